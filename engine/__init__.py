@@ -1,0 +1,1 @@
+"""Parley's flow engine (see engine/README.md); it is built in the engine issue."""
