@@ -1,0 +1,284 @@
+"""Run-time meaning of expressions and templates.
+
+Facts are a nested mapping: `{"contact": {...}, "conversation": {...}, "visitor": {...},
+"message": {...}, "vars": {...}}`. Only paths in the vocabulary are read, only through mapping
+lookups; a missing field, or a missing root, reads as `null`.
+
+Semantics:
+
+- `and` / `or` short-circuit and need true/false on each side they evaluate; `null` counts as
+  false. The result is always true or false.
+- `not x` needs true/false; `not null` is true.
+- `==` / `!=` are strict: `1 == "1"` is false, `1 == 1.0` is true, `true == 1` is false (bools
+  are not numbers), lists are equal when their items are, item by item.
+- `<`, `<=`, `>`, `>=` order two numbers or two strings; if either side is `null` the answer
+  is false; any other mix is an error.
+- `x in xs` is true when a list holds an item equal to `x` (as `==`), or when a string holds
+  the string `x`; on a `null` container it is false, so `x not in null` is true. A `null`
+  item is never found in a string. `xs contains x` is `x in xs`.
+- `text matches pattern` is `re.search` with Python regex syntax; false when `text` is `null`.
+- `+` adds two numbers or joins two strings; `-`, `*`, `/`, `%` need numbers; `/` always
+  divides exactly (`7 / 2` is 3.5). Dividing by zero is an error, and so is arithmetic on
+  `null` (a missing field), so a typo in a variable name does not pass silently.
+- `lower(x)` / `upper(x)` give `null` for `null`; `len(null)` is 0; `now()` is the clock value
+  given to the evaluator, in seconds since the epoch.
+- Every other clash of types raises `EvaluationError` naming the operator and the types.
+
+Templates render `null` as empty text, `true`/`false` in lower case, whole numbers without
+`.0`, and lists as their items joined by ", ".
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from dsl.errors import EvaluationError
+from dsl.expressions import MAX_DEPTH, Binary, Call, ListExpr, Literal, Node, Path, Template, Unary
+from dsl.vocabulary import field_type
+
+
+class _Context(NamedTuple):
+    facts: Mapping[str, Any]
+    now: float
+
+
+def evaluate(node: Node, facts: Mapping[str, Any], now: float) -> Any:
+    """The value of an expression for the given facts; raises EvaluationError on a clash."""
+    return _eval(node, _Context(facts, now), 1)
+
+
+def render(template: Template, facts: Mapping[str, Any], now: float) -> str:
+    """The template's text with each `{{ expr }}` replaced by its value."""
+    context = _Context(facts, now)
+    return "".join(
+        part if isinstance(part, str) else format_value(_eval(part, context, 1))
+        for part in template.parts
+    )
+
+
+def format_value(value: Any) -> str:
+    """How a value reads inside a message."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(item) for item in value)
+    return str(value)
+
+
+def _eval(node: Node, context: _Context, depth: int) -> Any:
+    if depth > MAX_DEPTH:  # parsed trees are capped already; this guards hand-built ones
+        raise EvaluationError("expression nested too deeply")
+    match node:
+        case Literal():
+            return node.value
+        case Path():
+            return _read(node.parts, context.facts)
+        case ListExpr():
+            return [_eval(item, context, depth + 1) for item in node.items]
+        case Call():
+            return _call(node, context, depth)
+        case Unary():
+            return _unary(node.op, _eval(node.operand, context, depth + 1))
+        case Binary():
+            return _binary(node, context, depth)
+
+
+def _read(parts: tuple[str, ...], facts: Mapping[str, Any]) -> Any:
+    if field_type(parts) is None:
+        raise EvaluationError(f"flows cannot read '{'.'.join(parts)}'")
+    value: Any = facts
+    for part in parts:
+        if not isinstance(value, Mapping):
+            return None  # a deeper read into a non-mapping variable is simply missing
+        value = value.get(part)
+    return value
+
+
+# --- functions
+
+
+def _lower(value: Any) -> Any:
+    return None if value is None else _need_string("lower()", value).lower()
+
+
+def _upper(value: Any) -> Any:
+    return None if value is None else _need_string("upper()", value).upper()
+
+
+def _length(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str | list | tuple):
+        return len(value)
+    raise EvaluationError(f"len() needs a string or a list, got {_kind(value)}")
+
+
+_FUNCTIONS: Mapping[str, Callable[[Any], Any]] = {"lower": _lower, "upper": _upper, "len": _length}
+
+
+def _call(node: Call, context: _Context, depth: int) -> Any:
+    args = [_eval(arg, context, depth + 1) for arg in node.args]
+    if node.name == "now" and not args:
+        return context.now
+    function = _FUNCTIONS.get(node.name)
+    if function is None or len(args) != 1:
+        raise EvaluationError(f"cannot call {node.name}() with {len(args)} argument(s)")
+    return function(args[0])
+
+
+# --- operators
+
+
+def _unary(op: str, value: Any) -> Any:
+    if op == "not":
+        return not _truth("not", value)
+    if op != "-":
+        raise EvaluationError(f"unknown operator '{op}'")
+    if _is_number(value):
+        return -value
+    raise EvaluationError(f"'-' needs a number, got {_kind(value)}")
+
+
+def _binary(node: Binary, context: _Context, depth: int) -> Any:
+    left = _eval(node.left, context, depth + 1)
+    if node.op in ("and", "or"):
+        # Short-circuit: the right side is not evaluated once the left decides.
+        if _truth(node.op, left) == (node.op == "or"):
+            return node.op == "or"
+        return _truth(node.op, _eval(node.right, context, depth + 1))
+    right = _eval(node.right, context, depth + 1)
+    apply = _OPERATORS.get(node.op)
+    if apply is None:  # only a hand-built tree can carry an operator the grammar lacks
+        raise EvaluationError(f"unknown operator '{node.op}'")
+    return apply(node.op, left, right)
+
+
+def _truth(op: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise EvaluationError(f"'{op}' needs true or false, got {_kind(value)}")
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """Strict equality: no bool/number mixing, no string/number mixing."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return type(left) is type(right) and left == right
+    if _is_number(left) and _is_number(right):
+        return bool(left == right)
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(map(_equal, left, right))
+    return type(left) is type(right) and bool(left == right)
+
+
+def _ordering(op: str, left: Any, right: Any) -> bool:
+    if left is None or right is None:
+        return False
+    numbers = _is_number(left) and _is_number(right)
+    if not numbers and not (isinstance(left, str) and isinstance(right, str)):
+        raise EvaluationError(f"cannot compare {_kind(left)} with {_kind(right)} using '{op}'")
+    return bool(_COMPARE[op](left, right))
+
+
+def _contains(op: str, container: Any, item: Any) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, list | tuple):
+        return any(_equal(element, item) for element in container)
+    if not isinstance(container, str):
+        raise EvaluationError(f"'{op}' needs a list or a string to look in, got {_kind(container)}")
+    if item is None:
+        return False
+    if not isinstance(item, str):
+        raise EvaluationError(f"'{op}' finds only a string in a string, got {_kind(item)}")
+    return item in container
+
+
+def _matches(left: Any, right: Any) -> bool:
+    pattern = _need_string("matches", right)
+    if left is None:
+        return False
+    return _compiled(pattern).search(_need_string("matches", left)) is not None
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as err:
+        raise EvaluationError(f"bad regular expression {pattern!r}: {err.msg}") from None
+
+
+def _arithmetic(op: str, left: Any, right: Any) -> Any:
+    if op == "+" and isinstance(left, str) and isinstance(right, str):
+        return left + right
+    if not (_is_number(left) and _is_number(right)):
+        raise EvaluationError(f"'{op}' needs two numbers, got {_kind(left)} and {_kind(right)}")
+    if op in ("/", "%") and right == 0:
+        raise EvaluationError("division by zero")
+    try:
+        return _ARITHMETIC[op](left, right)
+    except OverflowError:  # a huge whole number met a decimal one
+        raise EvaluationError(f"'{op}' result is too large") from None
+
+
+_COMPARE: Mapping[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
+}
+_OPERATORS: Mapping[str, Callable[[str, Any, Any], Any]] = {
+    "==": lambda _, left, right: _equal(left, right),
+    "!=": lambda _, left, right: not _equal(left, right),
+    "in": lambda op, left, right: _contains(op, right, left),
+    "not in": lambda op, left, right: not _contains(op, right, left),
+    "contains": _contains,
+    "matches": lambda _, left, right: _matches(left, right),
+    **dict.fromkeys(_COMPARE, _ordering),
+    **dict.fromkeys(_ARITHMETIC, _arithmetic),
+}
+
+
+# --- values
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _need_string(op: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise EvaluationError(f"'{op}' needs a string, got {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    """A value's type in the flow language's words, for error messages."""
+    if value is None:
+        return "null (a missing value)"
+    if isinstance(value, bool):
+        return "a bool"
+    if _is_number(value):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
