@@ -1,0 +1,1 @@
+"""The flow language: YAML flows checked like a compiler and compiled to state machines."""
