@@ -10,7 +10,7 @@ import contextlib
 import gc
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dsl.compiler import CompiledFlow, compile_flow
@@ -32,6 +32,7 @@ class FileResult:
     flow: CompiledFlow | None
     diagnostics: tuple[Diagnostic, ...]
     id_location: Location | None = None  # where the flow's id is written, for duplicate-id
+    raw: bytes = field(default=b"", repr=False)  # the file's bytes, hashed into the version
 
     @property
     def errors(self) -> int:
@@ -120,7 +121,7 @@ def _check(path: str, raw: bytes, version: str) -> FileResult:
     failed = any(d.severity == "error" for d in diagnostics)
     compiled = None if failed else compile_flow(flow)
     id_location = document.location(("id",))
-    return FileResult(path, document.text, compiled, tuple(diagnostics), id_location)
+    return FileResult(path, document.text, compiled, tuple(diagnostics), id_location, raw)
 
 
 def _flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:

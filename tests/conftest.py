@@ -10,3 +10,6 @@ from click.testing import CliRunner
 def cli_runner() -> CliRunner:
     """Runs `parley` commands in-process and captures what they print."""
     return CliRunner()
+
+
+pytest_plugins = ["flowtest.plugin"]

@@ -12,7 +12,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from cli import main
 
-scenarios(".")
+scenarios("dsl")
 
 SHIPPED_FLOWS = Path(__file__).resolve().parents[3] / "flows"
 

@@ -1,0 +1,89 @@
+"""The engine's front: apply events for visitors, fire due timers, all through Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.effects import Effects
+from engine.errors import ConflictError
+from engine.events import Event
+from engine.flows import FlowRegistry
+from engine.ports import Clock
+from engine.runtime import Runtime
+from engine.store import RedisStore
+
+MAX_ATTEMPTS = 20  # a visitor's state rarely changes under us more than once or twice
+
+
+class Engine:
+    """Applies events atomically per visitor and fires timers when they fall due."""
+
+    def __init__(self, store: RedisStore, flows: FlowRegistry, clock: Clock) -> None:
+        self.store = store
+        self.flows = flows
+        self.clock = clock
+        self.runtime = Runtime(flows)
+
+    def handle(self, event: Event) -> Effects | None:
+        """Apply one event; None when it had been applied before (a redelivery)."""
+        for _ in range(MAX_ATTEMPTS):
+            state, rev = self.store.load(event.visitor_id)
+            effects = self.runtime.apply(state, event)
+            if effects is None or self.store.commit(state, rev, effects):
+                return effects
+        raise ConflictError(event.visitor_id)
+
+    def handle_batch(self, events: Sequence[Event]) -> None:
+        """Apply events of many visitors with one round trip to load and one to commit.
+
+        Events of the same visitor are applied in order within the batch; a commit that
+        loses a race is retried one event at a time.
+        """
+        by_visitor: dict[str, list[Event]] = {}
+        for event in events:
+            by_visitor.setdefault(event.visitor_id, []).append(event)
+        visitors = list(by_visitor)
+        loaded = self.store.load_many(visitors)
+        commits = []
+        for (state, rev), visitor in zip(loaded, visitors, strict=True):
+            merged = Effects(by_visitor[visitor][-1].id)
+            for event in by_visitor[visitor]:
+                _merge(merged, self.runtime.apply(state, event))
+            commits.append((state, rev, merged))
+        for done, visitor in zip(self.store.commit_many(commits), visitors, strict=True):
+            if not done:
+                for event in by_visitor[visitor]:
+                    self.handle(event)
+
+    def fire_due_timers(self, limit: int = 500) -> int:
+        """Fire every timer due by the clock's time; returns how many fired."""
+        now = self.clock.now()
+        fired = 0
+        for shard in range(self.store.keys.shards):
+            for visitor_id, timer in self.store.due_timers(shard, now, limit):
+                self.handle(self._timer_event(visitor_id, timer, now))
+                fired += 1
+        return fired
+
+    def _timer_event(self, visitor_id: str, timer: str, now: float) -> Event:
+        state, _ = self.store.load(visitor_id)
+        conversation = state.facts.get("conversation", {})
+        return Event(
+            id=f"timer:{timer}",
+            type="timer.fired",
+            visitor_id=visitor_id,
+            conversation_id=conversation.get("id", ""),
+            at=now,
+            channel=state.facts.get("contact", {}).get("channel", ""),
+            timer=timer,
+        )
+
+
+def _merge(into: Effects, effects: Effects | None) -> None:
+    if effects is None:
+        return
+    into.commands += effects.commands
+    into.counters += effects.counters
+    into.funnel.update(effects.funnel)
+    into.timers += effects.timers
+    into.trace += effects.trace

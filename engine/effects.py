@@ -1,0 +1,93 @@
+"""What applying one event produced: commands out, counter moves, timers, trace lines.
+
+Applying an event is pure: it changes a `VisitorState` in memory and collects `Effects`.
+The store then writes state and effects in one atomic step, so a counter never moves
+without the state that explains it, and a redelivered event moves nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.state import FunnelRecord, Timer
+
+COMMAND_KINDS = frozenset(
+    {
+        "say",
+        "ask",
+        "promo_card",
+        "tag",
+        "untag",
+        "set",
+        "assign",
+        "hosting",
+        "email",
+        "webhook",
+        "end_conversation",
+    }
+)
+
+
+def day_of(at: float) -> str:
+    """The UTC day of a timestamp, as the funnel's counters are kept: `2026-11-25`."""
+    return dt.datetime.fromtimestamp(at, dt.UTC).date().isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One thing the chat layer must do; `key` makes a second delivery harmless."""
+
+    key: str
+    kind: str
+    visitor_id: str
+    conversation_id: str
+    flow: str
+    args: dict[str, Any]
+
+    def to_json(self) -> str:
+        """The command as JSON text, as it goes out on the command stream."""
+        data = {
+            "key": self.key,
+            "kind": self.kind,
+            "visitor_id": self.visitor_id,
+            "conversation_id": self.conversation_id,
+            "flow": self.flow,
+            "args": self.args,
+        }
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CounterMove:
+    """Add `delta` to counter `name` of `flow` on `day`."""
+
+    flow: str
+    day: str
+    name: str
+    delta: int = 1
+
+
+@dataclass(slots=True)
+class Effects:
+    """Everything one event produced, waiting to be committed with the state."""
+
+    event_id: str
+    commands: list[Command] = field(default_factory=list)
+    counters: list[CounterMove] = field(default_factory=list)
+    funnel: dict[str, FunnelRecord] = field(default_factory=dict)
+    timers: list[tuple[bool, Timer]] = field(default_factory=list)  # (added?, timer), in order
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    def command(
+        self, kind: str, visitor_id: str, conversation_id: str, flow: str, args: dict[str, Any]
+    ) -> None:
+        """Queue a command; its key is unique per event and position, hence idempotent."""
+        key = f"{visitor_id}:{self.event_id}:{len(self.commands)}"
+        self.commands.append(Command(key, kind, visitor_id, conversation_id, flow, args))
+
+    def note(self, path: str, what: str, **details: Any) -> None:
+        """Add a trace line: where (`win-back:steps.nudge.do[1]`) and what happened."""
+        self.trace.append({"path": path, "what": what, **details})

@@ -1,0 +1,148 @@
+"""Events: what happened in a conversation, as versioned JSON the engine applies.
+
+Every event carries the facts triggers need at that moment: the visitor and conversation
+ids, the channel, whether the visitor is new (in their first conversation) or returning
+(they had one before), the conversation's state for flows (`hosted` while bot hosting is
+on, else `assigned` or `unassigned`) and the contact fields flows may read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, cast, get_args
+
+from engine.errors import InvalidInput
+
+EVENT_VERSION = 1
+
+EventType = Literal[
+    "conversation.started",
+    "message.received",
+    "message.sent",
+    "conversation.assigned",
+    "conversation.unassigned",
+    "conversation.hosting_changed",
+    "conversation.ended",
+    "button.clicked",
+    "input.submitted",
+    "timer.fired",
+]
+ConversationState = Literal["hosted", "assigned", "unassigned"]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
+STATES: frozenset[str] = frozenset(get_args(ConversationState))
+CONTACT_FIELDS = ("name", "remark_name", "display_name", "email", "phone", "tags")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to one visitor's conversation."""
+
+    id: str  # unique per event: a redelivered event is recognised by it
+    type: EventType
+    visitor_id: str
+    conversation_id: str
+    at: float  # seconds since the epoch
+    channel: str = ""
+    is_new: bool = True
+    state: ConversationState = "unassigned"
+    contact: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    text: str | None = None  # message.received, message.sent, input.submitted
+    sender: Literal["visitor", "agent", "bot"] = "visitor"
+    off_platform: bool = False  # message.sent by an agent from the channel's own app
+    payload: str | None = None  # button.clicked: the payload Parley put on the button
+    timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
+    version: int = EVENT_VERSION
+
+    def to_json(self) -> str:
+        """The event as JSON text."""
+        data = asdict(self)
+        data["contact"] = dict(self.contact)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
+    """An Event from JSON text or a decoded mapping; raises InvalidInput naming the field."""
+    data = _decode(raw)
+    version = data.get("version", EVENT_VERSION)
+    if version != EVENT_VERSION:
+        raise InvalidInput("version", f"unsupported event version {version!r}")
+    kind = _text(data, "type")
+    if kind not in EVENT_TYPES:
+        raise InvalidInput("type", f"unknown event type {kind!r}")
+    state = data.get("state", "unassigned")
+    if state not in STATES:
+        raise InvalidInput("state", f"state must be one of {', '.join(sorted(STATES))}")
+    sender = data.get("sender", "visitor")
+    if sender not in ("visitor", "agent", "bot"):
+        raise InvalidInput("sender", "sender must be visitor, agent or bot")
+    return Event(
+        id=_text(data, "id"),
+        type=cast(EventType, kind),
+        visitor_id=_text(data, "visitor_id"),
+        conversation_id=_text(data, "conversation_id"),
+        at=_number(data, "at"),
+        channel=str(data.get("channel", "")),
+        is_new=_flag(data, "is_new", default=True),
+        state=state,
+        contact=MappingProxyType(_contact(data.get("contact", {}))),
+        text=_optional_text(data, "text"),
+        sender=sender,
+        off_platform=_flag(data, "off_platform", default=False),
+        payload=_optional_text(data, "payload"),
+        timer=_optional_text(data, "timer"),
+    )
+
+
+def _decode(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(raw, Mapping):
+        return raw
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput("event", f"not JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise InvalidInput("event", "an event is a JSON object")
+    return data
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(name, "required, a non-empty string")
+    return value
+
+
+def _optional_text(data: Mapping[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(name, "must be a string")
+    return value
+
+
+def _number(data: Mapping[str, Any], name: str) -> float:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(name, "required, a number (seconds since the epoch)")
+    return float(value)
+
+
+def _flag(data: Mapping[str, Any], name: str, *, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "must be true or false")
+    return value
+
+
+def _contact(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("contact", "must be an object")
+    unknown = set(value) - set(CONTACT_FIELDS)
+    if unknown:
+        raise InvalidInput("contact", f"unknown contact field {sorted(unknown)[0]!r}")
+    tags = value.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidInput("contact.tags", "must be a list of strings")
+    return dict(value)

@@ -1,0 +1,154 @@
+"""The funnel a flow promises, read back from Redis without scanning visitors.
+
+Counters are kept per flow, per day and per shard, under two scopes: `all` and the flow
+version. Unique-visitor figures (triggered, engaged, completed, completed after engaging,
+per-step entries) are counted on the visitor's cohort day, the day of their first trigger,
+so a sum over any range of days counts each visitor once. `triggers` and `retriggers`
+count events on the day they happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from engine.errors import InvalidInput
+from engine.keys import Keys, as_text
+from engine.store import STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    """One flow's figures over some days, for all versions or one."""
+
+    flow_id: str
+    scope: str  # "all" or a version
+    triggers: int = 0
+    retriggers: int = 0
+    triggered: int = 0
+    engaged: int = 0
+    completed: int = 0
+    completed_engaged: int = 0
+    steps: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def engagement_rate(self) -> float:
+        """Engaged visitors / triggered visitors, in percent."""
+        return _percent(self.engaged, self.triggered)
+
+    @property
+    def completion_rate(self) -> float:
+        """Completed visitors / triggered visitors, in percent."""
+        return _percent(self.completed, self.triggered)
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures as a JSON-ready dict."""
+        return {
+            "flow": self.flow_id,
+            "scope": self.scope,
+            "triggers": self.triggers,
+            "retriggers": self.retriggers,
+            "triggered_visitors": self.triggered,
+            "engaged_visitors": self.engaged,
+            "completed_visitors": self.completed,
+            "completed_after_engaging": self.completed_engaged,
+            "engagement_rate": self.engagement_rate,
+            "completion_rate": self.completion_rate,
+            "steps": dict(self.steps),
+        }
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+class Metrics:
+    """Reads funnels and per-visitor drill-downs."""
+
+    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.redis = client
+        self.keys = keys or Keys()
+
+    def funnel(
+        self, flow_id: str, days: Sequence[str] | None = None, version: str | None = None
+    ) -> Funnel:
+        """The flow's funnel over `days` (every day with figures when None)."""
+        shards = range(self.keys.shards)
+        if days is None:
+            pipe = self.redis.pipeline(transaction=False)
+            for shard in shards:
+                pipe.smembers(self.keys.metric_days(shard, flow_id))
+            days = sorted({as_text(day) for found in pipe.execute() for day in found})
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in shards:
+            for day in days:
+                pipe.hgetall(self.keys.metrics(shard, flow_id, day))
+        scope = version or "all"
+        totals: dict[str, int] = {}
+        for counters in pipe.execute():
+            for name, value in counters.items():
+                prefix, _, metric = as_text(name).partition(":")
+                if prefix == scope:
+                    totals[metric] = totals.get(metric, 0) + int(value)
+        steps = {k[5:]: v for k, v in totals.items() if k.startswith("step:")}
+        plain = {k: v for k, v in totals.items() if not k.startswith("step:")}
+        return Funnel(flow_id, scope, steps=steps, **plain)
+
+    def drill_down(
+        self,
+        flow_id: str,
+        *,
+        status: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Visitors of a flow, newest trigger first, a page at a time.
+
+        Filter by status (completed, engaged, not_engaged) and by last-trigger time;
+        pass the returned cursor to get the next page (None when there is none).
+        """
+        after = _decode_cursor(cursor) if cursor else None
+        top: float | str = f"({after[0]}" if after else ("+inf" if until is None else until)
+        low: float | str = "-inf" if since is None else since
+        statuses = [status] if status else list(STATUSES)
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            for name in statuses:
+                index = self.keys.funnel_index(shard, flow_id, name)
+                pipe.zrevrangebyscore(index, top, low, 0, limit, withscores=True)
+                if after:  # equal last-trigger times: continue below the cursor's visitor
+                    pipe.zrevrangebyscore(index, after[0], after[0], withscores=True)
+        found: list[tuple[float, str]] = []
+        for page in pipe.execute():
+            found += [(float(score), as_text(member)) for member, score in page]
+        if after:
+            found = [item for item in found if item[0] < after[0] or item[1] < after[1]]
+        found = sorted(set(found), reverse=True)[:limit]
+        rows = self._rows(flow_id, [visitor for _, visitor in found])
+        more = len(found) == limit
+        return rows, (_encode_cursor(*found[-1]) if more and found else None)
+
+    def _rows(self, flow_id: str, visitor_ids: list[str]) -> list[dict[str, Any]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for visitor_id in visitor_ids:
+            pipe.hget(self.keys.funnel(self.keys.shard(visitor_id), flow_id), visitor_id)
+        return [json.loads(raw) for raw in pipe.execute() if raw]
+
+
+def _encode_cursor(score: float, visitor_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([score, visitor_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        score, visitor_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return float(score), str(visitor_id)
+    except (ValueError, TypeError) as err:
+        raise InvalidInput("cursor", "not a cursor this API returned") from err

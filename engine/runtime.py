@@ -1,0 +1,269 @@
+"""Applying one event to one visitor: triggers, the silence clock, timers, flow runs.
+
+Pure logic over a `VisitorState`: no Redis here. `Runtime.apply` returns the `Effects`
+that `engine.store` commits together with the new state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
+
+from dsl.compiler import CompiledFlow
+from dsl.errors import EvaluationError
+from dsl.evaluate import evaluate
+from dsl.model import Guard, Trigger
+from engine.context import Context
+from engine.effects import Effects
+from engine.events import Event
+from engine.state import FunnelRecord, Run, Timer, TimerKind, VisitorState
+from engine.steps import StepRunner
+
+
+class FlowSet(Protocol):
+    """The flows the engine runs: the newest version of each, and any older one by version."""
+
+    def current(self) -> Sequence[CompiledFlow]:
+        """The newest version of every loaded flow."""
+        ...
+
+    def get(self, flow_id: str, version: str) -> CompiledFlow | None:
+        """A flow at a given version, or None when it is not known any more."""
+        ...
+
+
+class Runtime:
+    """Applies events to visitor states using the loaded flows."""
+
+    def __init__(self, flows: FlowSet) -> None:
+        self.flows = flows
+
+    def apply(self, state: VisitorState, event: Event) -> Effects | None:
+        """Apply `event` to `state` in place; None when the event was applied before."""
+        if not state.remember(event.id):
+            return None
+        effects = Effects(event.id)
+        _Apply(self.flows, state, event, effects).run()
+        return effects
+
+
+class _Apply(Context):
+    """One event's application: the handler for each event type, and the triggers."""
+
+    def __init__(self, flows: FlowSet, state: VisitorState, event: Event, effects: Effects):
+        super().__init__(state, event, effects)
+        self.flows = flows
+        self.steps = StepRunner(self)
+
+    def run(self) -> None:
+        """Update the facts, then let the event's handler act."""
+        self._update_facts()
+        _HANDLERS[self.event.type](self)
+        self._stop_runs_outside_their_states()
+
+    # -- facts -----------------------------------------------------------------------
+
+    def _update_facts(self) -> None:
+        event, facts = self.event, self.state.facts
+        if event.type == "timer.fired":
+            return  # a timer knows nothing new; it acts on the facts of the last event
+        contact = dict(facts.get("contact", {}))
+        contact.update(event.contact)
+        contact.update(id=event.visitor_id, channel=event.channel)
+        ended = event.type == "conversation.ended"
+        facts["contact"] = contact
+        facts["conversation"] = {
+            "id": event.conversation_id,
+            "state": event.state,
+            "status": "ended" if ended else "ongoing",
+        }
+        facts["visitor"] = {"id": event.visitor_id, "is_new": event.is_new}
+
+    # -- handlers --------------------------------------------------------------------
+
+    def conversation_started(self) -> None:
+        self._trigger("conversation_started")
+
+    def message_received(self) -> None:
+        for timer in [t for t in self.state.timers.values() if t.kind == "silence"]:
+            self.cancel(timer)
+        for run in self._active_runs():
+            self.steps.reply(self._flow_of(run), run, self.event.text or "")
+        self._trigger("message_received")
+
+    def message_sent(self) -> None:
+        for flow in self.flows.current():
+            trigger = flow.flow.trigger
+            if trigger.kind != "visitor_timeout":
+                continue
+            if self.event.off_platform and not trigger.off_platform:
+                self.effects.note(f"{flow.id}:trigger", "clock not started: off-platform reply")
+                continue
+            self.schedule("silence", flow.id, self.event.at + trigger.after)
+
+    def state_changed(self) -> None:
+        """Assignment and hosting changes only move facts; runs outside their states stop."""
+
+    def conversation_ended(self) -> None:
+        for run in self._active_runs():
+            self.stop(run, "the conversation ended")
+        for timer in list(self.state.timers.values()):
+            self.cancel(timer)
+
+    def button_clicked(self) -> None:
+        flow_id, number, step, index = _split_payload(self.event.payload or "")
+        run = self.state.runs.get(flow_id)
+        if run is None or not run.active or run.number != number or run.step != step:
+            self.effects.note(f"{flow_id}:steps", "button ignored: the run moved on")
+            return
+        self.steps.click(self._flow_of(run), run, index)
+
+    def input_submitted(self) -> None:
+        for run in self._active_runs():
+            self.steps.answer(self._flow_of(run), run, self.event.text or "")
+
+    def timer_fired(self) -> None:
+        key, _, generation = (self.event.timer or "").rpartition("@")
+        timer = self.state.timers.get(key)
+        if timer is None or str(timer.generation) != generation:
+            self.effects.note("timers", f"stale timer {self.event.timer} ignored")
+            kind, _, flow_id = key.partition(":")
+            stale = Timer(key, 0, int(generation or 0), cast(TimerKind, kind), flow_id)
+            self.effects.timers.append((False, stale))  # take it off the schedule
+            return
+        self.cancel(timer)
+        run = self.state.runs.get(timer.flow)
+        if timer.kind == "silence":
+            self._silence_fired(timer.flow)
+        elif run is not None and run.active:
+            self.steps.timer(self._flow_of(run), run, timer.kind)
+
+    # -- triggers --------------------------------------------------------------------
+
+    def _trigger(self, kind: str) -> None:
+        for flow in self.flows.current():
+            if flow.flow.trigger.kind == kind and self._keywords_match(flow.flow.trigger):
+                self._start_if_allowed(flow)
+
+    def _keywords_match(self, trigger: Trigger) -> bool:
+        if not trigger.keywords:
+            return True
+        words = set(_words(self.event.text or ""))
+        return any(keyword in words for keyword in trigger.keywords)
+
+    def _silence_fired(self, flow_id: str) -> None:
+        flow = next((f for f in self.flows.current() if f.id == flow_id), None)
+        if flow is None:
+            self.effects.note(f"{flow_id}:trigger", "visitor_timeout skipped: flow not loaded")
+            return
+        trigger = flow.flow.trigger
+        visitor = "new" if self.state.facts["visitor"]["is_new"] else "returning"
+        if visitor not in trigger.visitors:
+            allowed = ", ".join(sorted(trigger.visitors))
+            reason = f"visitor_timeout skipped: {visitor} visitor not in [{allowed}]"
+            self.effects.note(f"{flow_id}:trigger", reason)
+            return
+        self._start_if_allowed(flow)
+
+    def _start_if_allowed(self, flow: CompiledFlow) -> None:
+        path = flow.id
+        trigger = flow.flow.trigger
+        state = self.state.facts["conversation"]["state"]
+        if state not in trigger.states:
+            allowed = ", ".join(sorted(trigger.states))
+            reason = f"{trigger.kind} skipped: conversation state {state} not in [{allowed}]"
+            self.effects.note(f"{path}:trigger", reason)
+            return
+        for where, guard in (("trigger.when", trigger.when), ("when", flow.flow.when)):
+            if guard is not None and not self._holds(guard, f"{path}:{where}"):
+                return
+        self._start(flow)
+
+    def _holds(self, guard: Guard, path: str) -> bool:
+        facts = self.facts({})
+        try:
+            value = evaluate(guard.node, facts, self.event.at) is True
+        except EvaluationError as err:
+            self.effects.note(path, f"guard failed: {err}", guard=guard.source)
+            return False
+        if not value:
+            self.effects.note(path, "guard is false: not triggered", guard=guard.source)
+        return value
+
+    def _start(self, flow: CompiledFlow) -> None:
+        run = self.state.runs.get(flow.id)
+        if run is not None and run.active:
+            if flow.flow.mode == "single":
+                self.count(flow.id, flow.version, "retriggers")
+                self.effects.note(f"{flow.id}:trigger", "already running: re-trigger counted")
+                return
+            self.stop(run, "restarted by a new trigger")
+        number = run.number + 1 if run else 1
+        new = Run(
+            flow.id,
+            flow.version,
+            number,
+            flow.flow.start,
+            self.event.at,
+            self.event.conversation_id,
+            vars=dict(flow.flow.vars),
+        )
+        self.state.runs[flow.id] = new
+        self._record_trigger(flow)
+        self.effects.note(f"{flow.id}:trigger", f"triggered by {self.event.type}", run=number)
+        self.steps.enter(flow, new, flow.flow.start)
+
+    def _record_trigger(self, flow: CompiledFlow) -> None:
+        event = self.event
+        record = self.state.funnel.get(flow.id)
+        if record is None:
+            record = FunnelRecord(event.at, event.at, event.channel, event.conversation_id)
+            self.state.funnel[flow.id] = record
+        record.triggers += 1
+        record.last = event.at
+        record.conversation_id = event.conversation_id
+        self.count(flow.id, flow.version, "triggers")
+        self.count_once(flow, "triggered")
+
+    # -- timers and runs -------------------------------------------------------------
+
+    def _active_runs(self) -> list[Run]:
+        return [run for run in self.state.runs.values() if run.active]
+
+    def _flow_of(self, run: Run) -> CompiledFlow:
+        flow = self.flows.get(run.flow, run.version)
+        if flow is None:  # the version was never stored: only the current one can go on
+            raise LookupError(f"flow {run.flow} version {run.version} is not available")
+        return flow
+
+    def _stop_runs_outside_their_states(self) -> None:
+        state = self.state.facts.get("conversation", {}).get("state")
+        for run in self._active_runs():
+            flow = self.flows.get(run.flow, run.version)
+            if flow is not None and state not in flow.flow.trigger.states:
+                self.stop(run, f"conversation state became {state}")
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c.lower() if c.isalnum() else " " for c in text).split()
+
+
+def _split_payload(payload: str) -> tuple[str, int, str, int]:
+    parts = payload.split("|")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[3].isdigit():
+        return "", 0, "", -1
+    return parts[0], int(parts[1]), parts[2], int(parts[3])
+
+
+_HANDLERS: dict[str, Callable[[_Apply], None]] = {
+    "conversation.started": _Apply.conversation_started,
+    "message.received": _Apply.message_received,
+    "message.sent": _Apply.message_sent,
+    "conversation.assigned": _Apply.state_changed,
+    "conversation.unassigned": _Apply.state_changed,
+    "conversation.hosting_changed": _Apply.state_changed,
+    "conversation.ended": _Apply.conversation_ended,
+    "button.clicked": _Apply.button_clicked,
+    "input.submitted": _Apply.input_submitted,
+    "timer.fired": _Apply.timer_fired,
+}

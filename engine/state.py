@@ -1,0 +1,121 @@
+"""A visitor's state as versioned JSON: facts, flow runs, timers, funnel records.
+
+Never pickled, never a class path: `STATE_VERSION` names the layout, and `from_json`
+refuses layouts it does not know instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from engine.errors import EngineError
+
+STATE_VERSION = 1
+SEEN_EVENTS = 64  # how many recent event ids are remembered to recognise redeliveries
+
+TimerKind = Literal["silence", "step", "wait"]
+
+
+@dataclass(slots=True)
+class Run:
+    """One run of one flow for this visitor."""
+
+    flow: str
+    version: str
+    number: int  # counts this visitor's runs of the flow; stale button clicks are recognised
+    step: str
+    started: float
+    conversation_id: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0  # answers still allowed at the current ask step
+    active: bool = True
+    outcome: str = ""  # completed, or why the run stopped
+
+
+@dataclass(slots=True)
+class Timer:
+    """A pending timer; it lives in the visitor's state and in its shard's schedule."""
+
+    key: str  # `<kind>:<flow>`: one timer of each kind per flow
+    due: float
+    generation: int
+    kind: TimerKind
+    flow: str
+
+
+@dataclass(slots=True)
+class FunnelRecord:
+    """What one visitor did in one flow, for the funnel and its per-visitor drill-down."""
+
+    first: float
+    last: float
+    channel: str
+    conversation_id: str
+    triggers: int = 0
+    engaged: bool = False
+    completed: bool = False
+    counted: list[str] = field(default_factory=list)  # counters this visitor already moved
+    cohorts: dict[str, str] = field(default_factory=dict)  # scope -> day of first trigger
+
+    @property
+    def status(self) -> str:
+        """completed, engaged or not_engaged."""
+        if self.completed:
+            return "completed"
+        return "engaged" if self.engaged else "not_engaged"
+
+
+@dataclass(slots=True)
+class VisitorState:
+    """Everything the engine remembers about one visitor."""
+
+    visitor_id: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    timers: dict[str, Timer] = field(default_factory=dict)
+    funnel: dict[str, FunnelRecord] = field(default_factory=dict)
+    seen: list[str] = field(default_factory=list)
+    generation: int = 0  # the last timer generation handed out
+
+    def to_json(self) -> str:
+        """The state as JSON text, stamped with its layout version."""
+        return json.dumps({"layout": STATE_VERSION, **asdict(self)}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> VisitorState:
+        """Read a state written by `to_json`; refuses an unknown layout."""
+        data = json.loads(text)
+        if data.pop("layout", None) != STATE_VERSION:
+            raise EngineError("visitor state has an unknown layout; refusing to guess")
+        return cls(
+            visitor_id=data["visitor_id"],
+            facts=data["facts"],
+            runs={k: Run(**v) for k, v in data["runs"].items()},
+            timers={k: Timer(**v) for k, v in data["timers"].items()},
+            funnel={k: FunnelRecord(**v) for k, v in data["funnel"].items()},
+            seen=data["seen"],
+            generation=data["generation"],
+        )
+
+    def remember(self, event_id: str) -> bool:
+        """Record an event id; False when it was seen before (a redelivery)."""
+        if event_id in self.seen:
+            return False
+        self.seen = [*self.seen[-(SEEN_EVENTS - 1) :], event_id]
+        return True
+
+    def drill_down_json(self, flow_id: str) -> str:
+        """The drill-down row of this visitor in `flow_id`, as stored for the API."""
+        record = self.funnel[flow_id]
+        row: dict[str, Any] = {
+            "visitor_id": self.visitor_id,
+            "status": record.status,
+            "triggers": record.triggers,
+            "channel": record.channel,
+            "first_trigger": record.first,
+            "last_trigger": record.last,
+            "conversation_id": record.conversation_id,
+        }
+        return json.dumps(row, separators=(",", ":"))

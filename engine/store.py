@@ -1,0 +1,180 @@
+"""The engine's Redis store: load a visitor's state, commit it with everything it caused.
+
+A commit is one Lua script over keys of one shard (see `engine.keys`): it checks the
+state's revision (a concurrent writer makes it fail, and the caller re-applies the event
+on the fresh state), writes the state, moves the timer schedule, appends commands to the
+outbox stream, moves the counters and drill-down rows, and records the trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+import redis
+
+from engine.effects import Effects
+from engine.keys import Keys, as_text
+from engine.state import VisitorState
+
+TRACE_RECORDS = 50  # trace records kept per visitor
+COMMAND_STREAM_LENGTH = 100_000  # approximate cap of each shard's command outbox
+STATUSES = ("completed", "engaged", "not_engaged")
+
+# ARGV[1] expected revision, ARGV[2] state JSON, ARGV[3] JSON list of operations;
+# each operation names its key by index into KEYS.
+_COMMIT = """
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
+if rev ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'rev', rev + 1, 'state', ARGV[2])
+for _, op in ipairs(cjson.decode(ARGV[3])) do
+  local name, key = op[1], KEYS[op[2]]
+  if name == 'zadd' then redis.call('ZADD', key, op[3], op[4])
+  elseif name == 'zrem' then redis.call('ZREM', key, op[3])
+  elseif name == 'hincrby' then redis.call('HINCRBY', key, op[3], op[4])
+  elseif name == 'hset' then redis.call('HSET', key, op[3], op[4])
+  elseif name == 'sadd' then redis.call('SADD', key, op[3])
+  elseif name == 'xadd' then
+    redis.call('XADD', key, 'MAXLEN', '~', op[4], '*', 'command', op[3])
+  elseif name == 'lpush' then
+    redis.call('LPUSH', key, op[3])
+    redis.call('LTRIM', key, 0, op[4] - 1)
+  end
+end
+return 1
+"""
+
+
+class RedisStore:
+    """Visitor states, their effects, and the read side of timers, funnels and traces."""
+
+    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.redis = client
+        self.keys = keys or Keys()
+        self._commit = client.register_script(_COMMIT)
+
+    def load(self, visitor_id: str) -> tuple[VisitorState, int]:
+        """The visitor's state and its revision (a fresh state at revision 0)."""
+        return self.load_many([visitor_id])[0]
+
+    def load_many(self, visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
+        """Several visitors' states in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for visitor_id in visitor_ids:
+            pipe.hmget(self.keys.visitor(visitor_id), "rev", "state")
+        found = []
+        for visitor_id, (rev, text) in zip(visitor_ids, pipe.execute(), strict=True):
+            state = VisitorState.from_json(text) if text else VisitorState(visitor_id)
+            found.append((state, int(rev or 0)))
+        return found
+
+    def commit(self, state: VisitorState, rev: int, effects: Effects) -> bool:
+        """Write state and effects atomically; False when the revision moved meanwhile."""
+        keys, args = self._commit_args(state, rev, effects)
+        return bool(self._commit(keys=keys, args=args))
+
+    def commit_many(self, items: Sequence[tuple[VisitorState, int, Effects]]) -> list[bool]:
+        """Several commits in one round trip; each is atomic on its own."""
+        pipe = self.redis.pipeline(transaction=False)
+        for state, rev, effects in items:
+            keys, args = self._commit_args(state, rev, effects)
+            self._commit(keys=keys, args=args, client=pipe)
+        return [bool(done) for done in pipe.execute()]
+
+    def _commit_args(
+        self, state: VisitorState, rev: int, effects: Effects
+    ) -> tuple[list[str], list[Any]]:
+        ops = _Ops(self.keys.visitor(state.visitor_id))
+        shard = self.keys.shard(state.visitor_id)
+        self._timer_ops(ops, state.visitor_id, shard, effects)
+        for command in effects.commands:
+            ops.add("xadd", self.keys.commands(shard), command.to_json(), COMMAND_STREAM_LENGTH)
+        for move in effects.counters:
+            ops.add("hincrby", self.keys.metrics(shard, move.flow, move.day), move.name, move.delta)
+            ops.add("sadd", self.keys.metric_days(shard, move.flow), move.day)
+        for flow_id, record in effects.funnel.items():
+            ops.add(
+                "hset",
+                self.keys.funnel(shard, flow_id),
+                state.visitor_id,
+                state.drill_down_json(flow_id),
+            )
+            for status in STATUSES:
+                index = self.keys.funnel_index(shard, flow_id, status)
+                if status == record.status:
+                    ops.add("zadd", index, record.last, state.visitor_id)
+                else:
+                    ops.add("zrem", index, state.visitor_id)
+        if effects.trace:
+            record_json = json.dumps({"event": effects.event_id, "lines": effects.trace})
+            ops.add("lpush", self.keys.trace(state.visitor_id), record_json, TRACE_RECORDS)
+        return ops.keys, [rev, state.to_json(), json.dumps(ops.ops)]
+
+    def _timer_ops(self, ops: _Ops, visitor_id: str, shard: int, effects: Effects) -> None:
+        schedule = self.keys.timers(shard)
+        for added, timer in effects.timers:
+            member = Keys.timer_member(visitor_id, timer.key, timer.generation)
+            if added:
+                ops.add("zadd", schedule, timer.due, member)
+            else:
+                ops.add("zrem", schedule, member)
+
+    def due_timers(self, shard: int, now: float, limit: int = 500) -> list[tuple[str, str]]:
+        """Timers of a shard due at `now`: (visitor id, `key@generation`), oldest first."""
+        members = self.redis.zrangebyscore(self.keys.timers(shard), "-inf", now, 0, limit)
+        due = []
+        for member in members:
+            visitor_id, _, timer = as_text(member).partition("\x1f")
+            due.append((visitor_id, timer))
+        return due
+
+    def next_due(self) -> float | None:
+        """When the earliest pending timer of any shard falls due, or None."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.zrange(self.keys.timers(shard), 0, 0, withscores=True)
+        dues = [float(score) for found in pipe.execute() for _, score in found]
+        return min(dues, default=None)
+
+    def pending_timers(self) -> int:
+        """How many timers wait in all shards."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.zcard(self.keys.timers(shard))
+        return sum(pipe.execute())
+
+    def traces(self, visitor_id: str) -> list[dict[str, Any]]:
+        """The visitor's latest trace records, newest first."""
+        return [json.loads(raw) for raw in self.redis.lrange(self.keys.trace(visitor_id), 0, -1)]
+
+    def read_commands(self, shards: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """Every command in the outbox streams (for the simulator and tests)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in _all(self.keys, shards):
+            pipe.xrange(self.keys.commands(shard))
+        return [
+            json.loads(cast(dict[bytes, bytes], fields)[b"command"])
+            for entries in pipe.execute()
+            for _, fields in entries
+        ]
+
+
+def _all(keys: Keys, shards: Iterable[int] | None) -> Iterable[int]:
+    return range(keys.shards) if shards is None else shards
+
+
+class _Ops:
+    """Collects Lua operations and the KEYS they touch (Cluster needs every key declared)."""
+
+    def __init__(self, visitor_key: str) -> None:
+        self.keys = [visitor_key]
+        self._index = {visitor_key: 1}
+        self.ops: list[list[Any]] = []
+
+    def add(self, name: str, key: str, *args: Any) -> None:
+        """Append an operation on `key`."""
+        if key not in self._index:
+            self.keys.append(key)
+            self._index[key] = len(self.keys)
+        self.ops.append([name, self._index[key], *args])
