@@ -1,15 +1,37 @@
-"""The `parley` command line: check, draw and inspect flows."""
+"""The `parley` command line: check, draw, simulate and test flows; run workers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
 import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
 import click
+import redis
 
+from dsl.errors import FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler
 from dsl.structure import flow_schema
+from engine.core import Engine
+from engine.flows import FlowRegistry
+from engine.keys import Keys
+from engine.metrics import Metrics
+from engine.ports import SystemClock
+from engine.redis_server import connect
+from engine.store import RedisStore
+from engine.worker import Worker
+from flowtest.runner import run_features
+from flowtest.simulator import Conversation, Simulator, simulation
+from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
+from settings import Settings
 
 
 @click.group()
@@ -61,3 +83,107 @@ def graph(path: str, fmt: str) -> None:
         sys.exit(1)
     (compiled,) = report.flows
     click.echo(mermaid(compiled) if fmt == "mermaid" else dot(compiled))
+
+
+@main.command()
+@click.argument("flow", type=click.Path(exists=True, dir_okay=False))
+@click.option("--transcript", type=click.File("r"), help="Play these lines instead of asking.")
+@click.option("--returning", is_flag=True, help="A returning visitor (default: new).")
+@click.option("--channel", default="messenger", show_default=True)
+@click.option(
+    "--state",
+    type=click.Choice(["hosted", "unassigned", "assigned"]),
+    default="hosted",
+    show_default=True,
+    help="The conversation's state at the start.",
+)
+@click.option("--name", default="Ana", show_default=True, help="The visitor's name.")
+def simulate(
+    flow: str, transcript: TextIO | None, returning: bool, channel: str, state: str, name: str
+) -> None:
+    """Play a visitor against a flow on a virtual clock (type `help` for the commands)."""
+    conversation = Conversation(
+        channel=channel,
+        is_new=not returning,
+        contact={"name": name, "tags": []},
+        hosting=state == "hosted",
+        assignee="agent@example.com" if state == "assigned" else None,
+    )
+    try:
+        with simulation([Path(flow)], conversation) as sim:
+            _play_lines(sim, transcript)
+            funnel = Metrics(sim.engine.store.redis).funnel(sim.engine.flows.current()[0].id)
+            click.echo(json.dumps(funnel.as_json(), indent=2))
+    except FlowCheckError as err:
+        for diagnostic in err.diagnostics:
+            click.echo(diagnostic.render())
+        sys.exit(1)
+
+
+def _play_lines(sim: Simulator, transcript: TextIO | None) -> None:
+    interactive = transcript is None
+    source = transcript if transcript is not None else sys.stdin
+    if interactive:
+        click.echo("Playing the visitor. Commands: " + ", ".join(COMMAND_NAMES) + "; quit.")
+    for line in source:
+        if line.strip() in ("quit", "exit"):
+            return
+        if line.strip() == "help":
+            click.echo(transcript_help())
+            continue
+        if not interactive and line.strip():
+            click.echo(f"> {line.rstrip()}")
+        try:
+            for out in play(sim, line):
+                click.echo(out)
+        except TranscriptError as err:
+            click.echo(f"  ? {err}")
+
+
+@main.command()
+@click.argument("visitor")
+def trace(visitor: str) -> None:
+    """Show what flows did for a visitor, and why they did not start, newest first."""
+    settings = Settings.from_env()
+    with _redis(settings) as client:
+        for record in RedisStore(client, Keys(shards=settings.shards)).traces(visitor):
+            click.echo(f"event {record['event']}")
+            for line in record["lines"]:
+                details = " ".join(f"{k}={v}" for k, v in line.items() if k not in ("path", "what"))
+                click.echo(f"  {line['path']}  {line['what']}  {details}".rstrip())
+
+
+@main.command()
+@click.option("--name", default=lambda: f"{socket.gethostname()}-{os.getpid()}")
+def worker(name: str) -> None:
+    """Consume events and fire timers until stopped (run as many as you like)."""
+    settings = Settings.from_env()
+    with _redis(settings) as client:
+        keys = Keys(shards=settings.shards)
+        flows = FlowRegistry(client, keys)
+        report = flows.load([settings.flows_dir])
+        _print_report(report)
+        engine = Engine(RedisStore(client, keys), flows, SystemClock())
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        click.echo(f"worker {name}: {len(flows.current())} flow(s); Ctrl-C stops")
+        Worker(engine, name).run(stop)
+
+
+@main.command(name="test", context_settings={"ignore_unknown_options": True})
+@click.argument("features", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--flows", "flows_dir", default="flows", show_default=True, type=click.Path())
+def test_features(features: tuple[str, ...], flows_dir: str) -> None:
+    """Run Gherkin feature files against your flows with Parley's step library."""
+    sys.exit(run_features([Path(f) for f in features], Path(flows_dir)))
+
+
+@contextlib.contextmanager
+def _redis(settings: Settings) -> Iterator[redis.Redis]:
+    client, server = connect(settings.redis_url, settings.data_dir.resolve())
+    try:
+        yield client
+    finally:
+        if server is not None:
+            server.stop()

@@ -10,6 +10,7 @@ from engine.events import Event
 from engine.flows import FlowRegistry
 from engine.ports import Clock
 from engine.runtime import Runtime
+from engine.state import VisitorState
 from engine.store import RedisStore
 
 MAX_ATTEMPTS = 20  # a visitor's state rarely changes under us more than once or twice
@@ -58,25 +59,29 @@ class Engine:
     def fire_due_timers(self, limit: int = 500) -> int:
         """Fire every timer due by the clock's time; returns how many fired."""
         now = self.clock.now()
-        fired = 0
-        for shard in range(self.store.keys.shards):
-            for visitor_id, timer in self.store.due_timers(shard, now, limit):
-                self.handle(self._timer_event(visitor_id, timer, now))
-                fired += 1
-        return fired
+        due = self.store.due_timers(now, limit)
+        if not due:
+            return 0
+        states = self.store.load_many([visitor_id for visitor_id, _ in due])
+        events = [
+            _timer_event(state, timer, now)
+            for (state, _), (_, timer) in zip(states, due, strict=True)
+        ]
+        self.handle_batch(events)
+        return len(events)
 
-    def _timer_event(self, visitor_id: str, timer: str, now: float) -> Event:
-        state, _ = self.store.load(visitor_id)
-        conversation = state.facts.get("conversation", {})
-        return Event(
-            id=f"timer:{timer}",
-            type="timer.fired",
-            visitor_id=visitor_id,
-            conversation_id=conversation.get("id", ""),
-            at=now,
-            channel=state.facts.get("contact", {}).get("channel", ""),
-            timer=timer,
-        )
+
+def _timer_event(state: VisitorState, timer: str, now: float) -> Event:
+    """The event of a timer falling due, carrying the visitor's last known facts."""
+    return Event(
+        id=f"timer:{timer}",
+        type="timer.fired",
+        visitor_id=state.visitor_id,
+        conversation_id=state.facts.get("conversation", {}).get("id", "-"),
+        at=now,
+        channel=state.facts.get("contact", {}).get("channel", ""),
+        timer=timer,
+    )
 
 
 def _merge(into: Effects, effects: Effects | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
@@ -49,17 +49,21 @@ class Event:
     is_new: bool = True
     state: ConversationState = "unassigned"
     contact: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    assignee: str | None = None  # the agent the conversation is assigned to, if any
+    tags: tuple[str, ...] = ()  # the conversation's tags (the contact's are in `contact`)
     text: str | None = None  # message.received, message.sent, input.submitted
     sender: Literal["visitor", "agent", "bot"] = "visitor"
     off_platform: bool = False  # message.sent by an agent from the channel's own app
+    flow: str | None = None  # message.sent by the bot: the flow that said it
     payload: str | None = None  # button.clicked: the payload Parley put on the button
     timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
     version: int = EVENT_VERSION
 
     def to_json(self) -> str:
         """The event as JSON text."""
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["contact"] = dict(self.contact)
+        data["tags"] = list(self.tags)
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
@@ -88,9 +92,12 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         is_new=_flag(data, "is_new", default=True),
         state=state,
         contact=MappingProxyType(_contact(data.get("contact", {}))),
+        assignee=_optional_text(data, "assignee"),
+        tags=tuple(_strings(data, "tags")),
         text=_optional_text(data, "text"),
         sender=sender,
         off_platform=_flag(data, "off_platform", default=False),
+        flow=_optional_text(data, "flow"),
         payload=_optional_text(data, "payload"),
         timer=_optional_text(data, "timer"),
     )
@@ -142,7 +149,12 @@ def _contact(value: Any) -> dict[str, Any]:
     unknown = set(value) - set(CONTACT_FIELDS)
     if unknown:
         raise InvalidInput("contact", f"unknown contact field {sorted(unknown)[0]!r}")
-    tags = value.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise InvalidInput("contact.tags", "must be a list of strings")
+    _strings(value, "tags", "contact.")
     return dict(value)
+
+
+def _strings(data: Mapping[str, Any], name: str, prefix: str = "") -> list[str]:
+    values = data.get(name, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput(prefix + name, "must be a list of strings")
+    return values

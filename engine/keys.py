@@ -51,6 +51,10 @@ class Keys:
         """Stream of events waiting for a worker."""
         return f"{self._tagged(shard)}:events"
 
+    def dead_letters(self, shard: int) -> str:
+        """Stream of events no worker could read, kept with the reason."""
+        return f"{self._tagged(shard)}:dead-letters"
+
     def commands(self, shard: int) -> str:
         """Stream of commands for the chat layer (the engine's outbox)."""
         return f"{self._tagged(shard)}:commands"

@@ -76,6 +76,8 @@ class _Apply(Context):
             "id": event.conversation_id,
             "state": event.state,
             "status": "ended" if ended else "ongoing",
+            "assignee": event.assignee,
+            "tags": list(event.tags),
         }
         facts["visitor"] = {"id": event.visitor_id, "is_new": event.is_new}
 
@@ -94,8 +96,8 @@ class _Apply(Context):
     def message_sent(self) -> None:
         for flow in self.flows.current():
             trigger = flow.flow.trigger
-            if trigger.kind != "visitor_timeout":
-                continue
+            if trigger.kind != "visitor_timeout" or flow.id == self.event.flow:
+                continue  # a flow's own messages never start its own clock
             if self.event.off_platform and not trigger.off_platform:
                 self.effects.note(f"{flow.id}:trigger", "clock not started: off-platform reply")
                 continue
@@ -148,8 +150,8 @@ class _Apply(Context):
     def _keywords_match(self, trigger: Trigger) -> bool:
         if not trigger.keywords:
             return True
-        words = set(_words(self.event.text or ""))
-        return any(keyword in words for keyword in trigger.keywords)
+        words = f" {' '.join(_words(self.event.text or ''))} "
+        return any(f" {' '.join(_words(keyword))} " in words for keyword in trigger.keywords)
 
     def _silence_fired(self, flow_id: str) -> None:
         flow = next((f for f in self.flows.current() if f.id == flow_id), None)

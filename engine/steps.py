@@ -18,9 +18,9 @@ from dsl.model import Action, Step
 from engine.context import Context
 from engine.state import Run, TimerKind
 
-MAX_INSTANT_STEPS = 100  # the checker refuses loops without a wait; this is a last guard
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?\d{6,15}$")
+_NUMBER = re.compile(r"^[+-]?\d{1,15}(?:[.,]\d{1,15})?$")
 
 
 class StepRunner:
@@ -78,8 +78,12 @@ class StepRunner:
         self.enter(flow, run, target)
 
     def enter(self, flow: CompiledFlow, run: Run, name: str) -> None:
-        """Enter step `name` and go on through instant steps until one waits or ends."""
-        for _ in range(MAX_INSTANT_STEPS):
+        """Enter step `name` and go on through instant steps until one waits or ends.
+
+        The checker refuses loops that never wait, so a run passes each step at most once
+        here; the bound is a last guard against a flow that slipped past it.
+        """
+        for _ in range(len(flow.flow.steps) + 1):
             step = flow.step(name)
             run.step, run.retries = name, step.retries
             self.ctx.count_once(flow, f"step:{name}")
@@ -94,7 +98,7 @@ class StepRunner:
                 self._wait(run, step)
                 return
             name = target
-        self.ctx.stop(run, f"stopped after {MAX_INSTANT_STEPS} steps without waiting")
+        self.ctx.stop(run, "stopped: a loop that never waits")
 
     def _instant_exit(self, run: Run, step: Step) -> str | None:
         for index, arm in enumerate(step.branch):
@@ -215,10 +219,9 @@ def validate_answer(expect: str, text: str, choices: tuple[str, ...] = ()) -> An
         digits = re.sub(r"[\s().-]", "", text)
         return digits if _PHONE.match(digits) else None
     if expect == "number":
-        try:
-            number = float(text.replace(",", "."))
-        except ValueError:
+        if not _NUMBER.match(text):
             return None
+        number = float(text.replace(",", "."))
         return int(number) if number.is_integer() else number
     if expect == "choice":
         return next((c for c in choices if c.lower() == text.lower()), None)

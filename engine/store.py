@@ -120,13 +120,16 @@ class RedisStore:
             else:
                 ops.add("zrem", schedule, member)
 
-    def due_timers(self, shard: int, now: float, limit: int = 500) -> list[tuple[str, str]]:
-        """Timers of a shard due at `now`: (visitor id, `key@generation`), oldest first."""
-        members = self.redis.zrangebyscore(self.keys.timers(shard), "-inf", now, 0, limit)
+    def due_timers(self, now: float, limit: int = 500) -> list[tuple[str, str]]:
+        """Timers due at `now` in every shard: (visitor id, `key@generation`)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.zrangebyscore(self.keys.timers(shard), "-inf", now, 0, limit)
         due = []
-        for member in members:
-            visitor_id, _, timer = as_text(member).partition("\x1f")
-            due.append((visitor_id, timer))
+        for members in pipe.execute():
+            for member in members:
+                visitor_id, _, timer = as_text(member).partition("\x1f")
+                due.append((visitor_id, timer))
         return due
 
     def next_due(self) -> float | None:

@@ -8,13 +8,22 @@ feed back, exactly as the service does. `parley simulate` and the Gherkin steps 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from dsl.errors import FlowCheckError
 from engine.core import Engine
 from engine.events import ConversationState, Event, EventType
+from engine.flows import FlowRegistry
 from engine.ports import ManualClock
+from engine.redis_server import EmbeddedRedis
+from engine.store import RedisStore
 
 
 @dataclass
@@ -70,6 +79,7 @@ class Simulator:
             is_new=conv.is_new,
             state=conv.state,
             contact=conv.contact_facts(),
+            assignee=conv.assignee,
             **fields,
         )
         self.last_event = event
@@ -101,12 +111,15 @@ class Simulator:
             if not new:
                 return
             for command in new:
+                if command["key"] in self._carried_out:
+                    continue  # a nested event already carried it out
                 self._carried_out.add(command["key"])
                 _COMMANDS.get(command["kind"], Simulator._record)(self, command)
 
     def _send(self, command: dict[str, Any]) -> None:
         self.conversation.sent.append({"kind": command["kind"], **command["args"]})
-        self.emit("message.sent", sender="bot", text=command["args"].get("text", ""))
+        text = command["args"].get("text", "")
+        self.emit("message.sent", sender="bot", text=text, flow=command["flow"])
 
     def _record(self, command: dict[str, Any]) -> None:
         self.conversation.done.append({"kind": command["kind"], **command["args"]})
@@ -154,3 +167,20 @@ _COMMANDS = {
     "hosting": Simulator._hosting,
     "end_conversation": Simulator._end,
 }
+
+
+@contextlib.contextmanager
+def simulation(flow_paths: list[Path], conversation: Conversation) -> Iterator[Simulator]:
+    """A simulator on a private, throw-away Redis with the given flows loaded."""
+    folder = Path(tempfile.mkdtemp(prefix="parley-sim-", dir="/tmp"))
+    try:
+        with EmbeddedRedis(folder) as server:
+            client = server.client()
+            flows = FlowRegistry(client)
+            report = flows.load(flow_paths)
+            if report.failed():
+                raise FlowCheckError(report.diagnostics)
+            clock = ManualClock()
+            yield Simulator(Engine(RedisStore(client), flows, clock), clock, conversation)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -23,9 +23,8 @@ from engine.keys import Keys
 from engine.metrics import Metrics
 from engine.ports import ManualClock
 from engine.store import RedisStore
+from flowtest.runner import FLOWS_DIR_VARIABLE
 from flowtest.simulator import Conversation, Simulator
-
-FLOWS_DIR_VARIABLE = "PARLEY_FLOWS"
 
 
 class World:

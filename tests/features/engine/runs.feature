@@ -59,6 +59,23 @@ Feature: Running a flow for a visitor
     And bot hosting is off
     And the conversation is assigned to team "support"
 
+  Scenario: A keyword of several words matches them as a phrase
+    Given the flow:
+      """
+      id: hours
+      trigger:
+        message_received:
+          keywords: [opening hours]
+      start: answer
+      steps:
+        answer:
+          say: "We are open 9 to 5."
+          end: true
+      """
+    And a new visitor "Ben" on widget
+    When the visitor says "What are your Opening  Hours?"
+    Then the visitor is sent "We are open 9 to 5."
+
   Scenario: Keywords match whole words only
     Given the flow "handoff"
     And a returning visitor "Ana" on messenger

@@ -88,3 +88,12 @@ Feature: The "visitor did not reply in time" trigger
     And 15 minutes pass
     Then the visitor is sent nothing
     And the trace of flow "win-back" says "guard is false: not triggered"
+
+  Scenario: A flow's own messages do not restart its clock
+    Given the flow "win-back"
+    And a returning visitor "Ana" on messenger
+    When the agent replies "How can I help?"
+    And 15 minutes pass
+    And the visitor clicks "Talk to a person"
+    And 1 day passes
+    Then the visitor was sent 2 messages

@@ -1,0 +1,48 @@
+"""Parley's settings: one typed object read from the environment.
+
+`PARLEY_`-prefixed variables plus `REDIS_URL` (and, with the chat layer, `DATABASE_URL`).
+With `REDIS_URL` unset, Parley runs its own redis-server under the data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.keys import DEFAULT_SHARDS
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where Parley keeps its state and finds its flows."""
+
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    flows_dir: Path = Path("flows")
+    shards: int = DEFAULT_SHARDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from environment variables (os.environ by default)."""
+        env = os.environ if env is None else env
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
+            flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
+            shards=_positive(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
+        )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
+    return int(raw)

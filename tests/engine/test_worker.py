@@ -1,0 +1,124 @@
+"""Workers against a real Redis: streams, redelivery, reclaiming, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import redis
+
+from engine.core import Engine
+from engine.events import Event
+from engine.flows import FlowRegistry
+from engine.metrics import Metrics
+from engine.ports import ManualClock
+from engine.store import RedisStore
+from engine.worker import GROUP, EventStream, Worker
+
+FLOW = """
+id: echo
+mode: restart
+trigger:
+  message_received:
+start: answer
+steps:
+  answer:
+    say: "You said {{ message.text }}"
+    end: true
+"""
+
+
+def make_engine(client: redis.Redis, tmp_path: Path) -> Engine:
+    (tmp_path / "echo.yaml").write_text(FLOW)
+    flows = FlowRegistry(client)
+    assert not flows.load([tmp_path]).failed()
+    return Engine(RedisStore(client), flows, ManualClock())
+
+
+def message(number: int, visitor: str = "v1") -> Event:
+    return Event(
+        id=f"m{number}",
+        type="message.received",
+        visitor_id=visitor,
+        conversation_id="c1",
+        at=1_767_225_600.0 + number,
+        channel="widget",
+        state="hosted",
+        text=f"hello {number}",
+    )
+
+
+def said(engine: Engine) -> list[str]:
+    return sorted(c["args"]["text"] for c in engine.store.read_commands() if c["kind"] == "say")
+
+
+def test_published_events_are_applied_and_acknowledged(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    stream = EventStream(redis_client)
+    worker = Worker(engine, "w1")
+    for number in range(3):
+        stream.publish(message(number))
+    assert worker.poll() == 3
+    assert said(engine) == ["You said hello 0", "You said hello 1", "You said hello 2"]
+    shard = engine.store.keys.shard("v1")
+    pending = redis_client.xpending(engine.store.keys.events(shard), GROUP)
+    assert pending["pending"] == 0
+
+
+def test_an_event_delivered_twice_acts_once(redis_client: redis.Redis, tmp_path: Path) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    stream = EventStream(redis_client)
+    stream.publish(message(1))
+    stream.publish(message(1))
+    Worker(engine, "w1").poll()
+    assert said(engine) == ["You said hello 1"]
+
+
+def test_entries_of_a_dead_worker_are_claimed_by_another(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    EventStream(redis_client).publish(message(1))
+    dead = Worker(engine, "dead", claim_idle_ms=0)
+    assert len(dead._read()) == 1  # read, then the worker dies before applying it
+    assert said(engine) == []
+    Worker(engine, "alive", claim_idle_ms=0).poll()
+    assert said(engine) == ["You said hello 1"]
+
+
+def test_an_unreadable_event_is_set_aside_not_lost(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    keys = engine.store.keys
+    worker = Worker(engine, "w1")
+    redis_client.xadd(keys.events(0), {"event": b'{"type": "nonsense"}'})
+    worker.poll()
+    dead = redis_client.xrange(keys.dead_letters(0)) or []
+    entries = [fields for _, fields in dead if fields]
+    assert len(entries) == 1
+    assert b"nonsense" in entries[0][b"entry"]
+
+
+def test_concurrent_workers_on_one_visitor_lose_no_update(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engines = [
+        make_engine(redis.Redis(connection_pool=redis_client.connection_pool), tmp_path)
+        for _ in range(4)
+    ]
+    events = [message(number) for number in range(200)]
+    threads = [
+        threading.Thread(target=lambda e=engine, i=index: [e.handle(ev) for ev in events[i::4]])
+        for index, engine in enumerate(engines)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state, rev = engines[0].store.load("v1")
+    assert state.funnel["echo"].triggers == 200
+    assert Metrics(redis_client).funnel("echo").triggers == 200
+    assert rev == 200

@@ -1,0 +1,70 @@
+"""The engine's commands as authors use them: simulate a transcript, test features."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_simulate_plays_a_transcript_and_prints_the_funnel(tmp_path: Path) -> None:
+    transcript = tmp_path / "visit.txt"
+    transcript.write_text("agent How can I help?\nwait 15m\nclick Talk to a person\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            str(ROOT / "flows/win-back.yaml"),
+            "--returning",
+            "--transcript",
+            str(transcript),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "  bot say: Welcome back, Ana! Anything we can do for you today?" in result.output
+    assert "  parley hosting: on=False" in result.output
+    assert '"completed_visitors": 1' in result.output
+
+
+def test_simulate_refuses_a_flow_that_does_not_check(tmp_path: Path) -> None:
+    flow = tmp_path / "bad.yaml"
+    flow.write_text(
+        "id: bad\ntrigger: {conversation_started: }\nstart: x\nsteps: {y: {end: true}}\n"
+    )
+    result = CliRunner().invoke(main, ["simulate", str(flow), "--transcript", str(flow)])
+    assert result.exit_code == 1
+    assert "no step named 'x'" in result.output
+
+
+def test_parley_test_runs_an_authors_feature_file(tmp_path: Path) -> None:
+    feature = tmp_path / "win_back.feature"
+    feature.write_text(
+        "Feature: Win back\n"
+        "  Scenario: A quiet returning visitor is welcomed back\n"
+        '    Given the flow "win-back"\n'
+        '    And a returning visitor "Ana" on messenger\n'
+        '    When the agent replies "Hi"\n'
+        "    And 15 minutes pass\n"
+        '    Then the visitor is sent "Welcome back, Ana! Anything we can do for you today?"\n'
+        "  Scenario: A wrong expectation fails the run\n"
+        '    Given the flow "win-back"\n'
+        '    When the agent replies "Hi"\n'
+        "    And 1 minute passes\n"
+        '    Then the visitor is sent "Hello?"\n'
+    )
+    parley = Path(sys.executable).parent / "parley"
+    done = subprocess.run(
+        [str(parley), "test", str(feature), "--flows", str(ROOT / "flows")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 failed, 1 passed" in done.stdout
