@@ -195,6 +195,15 @@ def conversation_ends(parley_world: World) -> None:
     parley_world.sim.emit("conversation.ended")
 
 
+@when("the flow is changed to:")
+def flow_changed(parley_world: World, docstring: str) -> None:
+    """Edit the last flow loaded and reload it, as a deploy of a new version would."""
+    path = parley_world.loaded[-1]
+    path.write_text(docstring + "\n", encoding="utf-8")
+    report = parley_world.flows.load([path])
+    assert not report.failed(), "\n".join(d.headline() for d in report.diagnostics)
+
+
 @when("the same event is delivered again")
 def same_event_again(parley_world: World) -> None:
     """The last event arrives a second time (channels retry)."""
