@@ -23,7 +23,7 @@ from dsl.structure import flow_schema
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys
-from engine.metrics import Metrics
+from engine.metrics import Metrics, prometheus_text
 from engine.ports import SystemClock
 from engine.redis_server import connect
 from engine.store import RedisStore
@@ -187,3 +187,31 @@ def _redis(settings: Settings) -> Iterator[redis.Redis]:
     finally:
         if server is not None:
             server.stop()
+
+
+@main.command()
+@click.argument("flow_id")
+@click.option("--day", "days", multiple=True, help="A day (YYYY-MM-DD); repeat for a range.")
+@click.option("--version", default=None, help="One version's figures (default: all).")
+@click.option("--visitors", is_flag=True, help="Also list the first page of visitors.")
+def funnel(flow_id: str, days: tuple[str, ...], version: str | None, visitors: bool) -> None:
+    """Show a flow's funnel: triggers, triggered/engaged/completed visitors, steps."""
+    settings = Settings.from_env()
+    with _redis(settings) as client:
+        metrics = Metrics(client, Keys(shards=settings.shards))
+        figures = metrics.funnel(flow_id, list(days) or None, version).as_json()
+        if visitors:
+            figures["visitors"] = metrics.drill_down(flow_id)[0]
+        click.echo(json.dumps(figures, indent=2))
+
+
+@main.command(name="metrics")
+def prometheus() -> None:
+    """Print every loaded flow's funnel in Prometheus' text format."""
+    settings = Settings.from_env()
+    with _redis(settings) as client:
+        keys = Keys(shards=settings.shards)
+        flows = FlowRegistry(client, keys)
+        flows.load([settings.flows_dir])
+        metrics = Metrics(client, keys)
+        click.echo(prometheus_text([metrics.funnel(f.id) for f in flows.current()]), nl=False)

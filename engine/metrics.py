@@ -152,3 +152,38 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         return float(score), str(visitor_id)
     except (ValueError, TypeError) as err:
         raise InvalidInput("cursor", "not a cursor this API returned") from err
+
+
+_PROMETHEUS = (
+    ("parley_flow_triggers_total", "counter", "Times the flow's trigger fired.", "triggers"),
+    (
+        "parley_flow_retriggers_total",
+        "counter",
+        "Triggers while the flow was running.",
+        "retriggers",
+    ),
+    (
+        "parley_flow_triggered_visitors",
+        "gauge",
+        "Visitors the flow was triggered for.",
+        "triggered",
+    ),
+    ("parley_flow_engaged_visitors", "gauge", "Visitors who engaged with the flow.", "engaged"),
+    ("parley_flow_completed_visitors", "gauge", "Visitors who reached an end step.", "completed"),
+)
+
+
+def prometheus_text(funnels: Sequence[Funnel]) -> str:
+    """The funnels in Prometheus' text exposition format."""
+    lines = []
+    for name, kind, help_text, field_name in _PROMETHEUS:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+        lines += [f'{name}{{flow="{f.flow_id}"}} {getattr(f, field_name)}' for f in funnels]
+    name = "parley_flow_step_visitors"
+    lines += [f"# HELP {name} Visitors who entered the step.", f"# TYPE {name} gauge"]
+    for funnel in funnels:
+        lines += [
+            f'{name}{{flow="{funnel.flow_id}",step="{step}"}} {count}'
+            for step, count in funnel.steps.items()
+        ]
+    return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from engine.core import Engine
 from engine.errors import InvalidInput
 from engine.events import Event, EventType
 from engine.flows import FlowRegistry
-from engine.metrics import Metrics
+from engine.metrics import Metrics, prometheus_text
 from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis
 from engine.store import RedisStore
@@ -142,3 +142,12 @@ def test_a_pending_timer_survives_a_redis_restart(data_dir: Path, tmp_path: Path
         clock.advance(3600)
         assert engine.fire_due_timers() == 1
         assert Metrics(server.client()).funnel("pick").completed == 1
+
+
+def test_funnels_are_exported_for_prometheus(engine: Engine, redis_client: redis.Redis) -> None:
+    visit(engine, "v1", 1_767_225_600.0, click=True)
+    text = prometheus_text([Metrics(redis_client).funnel("pick")])
+    assert 'parley_flow_triggers_total{flow="pick"} 1\n' in text
+    assert 'parley_flow_engaged_visitors{flow="pick"} 1\n' in text
+    assert 'parley_flow_step_visitors{flow="pick",step="done"} 1\n' in text
+    assert "# TYPE parley_flow_triggers_total counter\n" in text
