@@ -1,1 +1,1 @@
-"""Parley's flow engine (see engine/README.md); it is built in the engine issue."""
+"""Parley's flow engine: applies events to compiled flows per visitor (see engine/README.md)."""
