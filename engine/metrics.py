@@ -115,25 +115,56 @@ class Metrics:
         pass the returned cursor to get the next page (None when there is none).
         """
         after = _decode_cursor(cursor) if cursor else None
-        top: float | str = f"({after[0]}" if after else ("+inf" if until is None else until)
+        top: float | str = after[0] if after else ("+inf" if until is None else until)
         low: float | str = "-inf" if since is None else since
         statuses = [status] if status else list(STATUSES)
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            for name in statuses:
-                index = self.keys.funnel_index(shard, flow_id, name)
-                pipe.zrevrangebyscore(index, top, low, 0, limit, withscores=True)
-                if after:  # equal last-trigger times: continue below the cursor's visitor
-                    pipe.zrevrangebyscore(index, after[0], after[0], withscores=True)
-        found: list[tuple[float, str]] = []
-        for page in pipe.execute():
-            found += [(float(score), as_text(member)) for member, score in page]
-        if after:
-            found = [item for item in found if item[0] < after[0] or item[1] < after[1]]
-        found = sorted(set(found), reverse=True)[:limit]
+        indexes = [
+            self.keys.funnel_index(shard, flow_id, name)
+            for shard in range(self.keys.shards)
+            for name in statuses
+        ]
+        found = self._newest(indexes, (top, low), after, limit)
         rows = self._rows(flow_id, [visitor for _, visitor in found])
         more = len(found) == limit
         return rows, (_encode_cursor(*found[-1]) if more and found else None)
+
+    def _newest(
+        self,
+        indexes: list[str],
+        bounds: tuple[float | str, float | str],
+        after: tuple[float, str] | None,
+        limit: int,
+    ) -> list[tuple[float, str]]:
+        """The `limit` newest entries over many sorted sets, below the cursor `after`.
+
+        It reads a few entries from every set, then more only from the sets that might
+        still hold some of the newest: a page costs a round trip or two, not a read of
+        `limit` entries from each of the hundreds of sets.
+        """
+        fetched: dict[str, list[tuple[float, str]]] = {index: [] for index in indexes}
+        exhausted: set[str] = set()
+        want = max(4, 2 * limit // len(indexes) + 1)
+        pending, newest = list(indexes), []
+        while pending:
+            pipe = self.redis.pipeline(transaction=False)
+            for index in pending:
+                start = len(fetched[index])
+                pipe.zrevrangebyscore(index, *bounds, start, want, withscores=True)
+            for index, page in zip(pending, pipe.execute(), strict=True):
+                fetched[index] += [(float(score), as_text(member)) for member, score in page]
+                if len(page) < want:
+                    exhausted.add(index)
+            candidates = (i for items in fetched.values() for i in items)
+            newest = sorted((i for i in candidates if after is None or i < after), reverse=True)
+            newest = newest[:limit]
+            floor = newest[-1] if len(newest) == limit else None
+            pending = [
+                index
+                for index in indexes
+                if index not in exhausted and (floor is None or fetched[index][-1] >= floor)
+            ]
+            want *= 2
+        return newest
 
     def _rows(self, flow_id: str, visitor_ids: list[str]) -> list[dict[str, Any]]:
         pipe = self.redis.pipeline(transaction=False)
