@@ -1,0 +1,49 @@
+"""Parley's web service: `create_app()` builds the adapters once and wires the blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engine.core import Engine
+from engine.flows import FlowRegistry
+from engine.keys import Keys
+from engine.metrics import Metrics
+from engine.ports import Clock, SystemClock
+from engine.redis_server import connect
+from engine.store import RedisStore
+from engine.worker import EventStream
+from settings import Settings
+from web import flows, openapi
+from web.errors import register_errors
+from web.services import Services
+
+
+def create_app(config: Settings | None = None, clock: Clock | None = None) -> Flask:
+    """The Flask app, with Redis, the engine and the flows wired in."""
+    settings = config or Settings.from_env()
+    app = Flask("parley")
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
+    app.extensions["parley"] = build_services(settings, clock or SystemClock())
+    for blueprint in (flows.blueprint, openapi.blueprint):
+        app.register_blueprint(blueprint)
+    register_errors(app)
+    return app
+
+
+def build_services(settings: Settings, clock: Clock) -> Services:
+    """Connect to (or start) Redis, load the flows and build the engine."""
+    client, embedded = connect(settings.redis_url, settings.data_dir.resolve())
+    keys = Keys(shards=settings.shards)
+    registry = FlowRegistry(client, keys)
+    report = registry.load([settings.flows_dir])
+    engine = Engine(RedisStore(client, keys), registry, clock)
+    return Services(
+        settings=settings,
+        redis=client,
+        embedded_redis=embedded,
+        flows=registry,
+        engine=engine,
+        metrics=Metrics(client, keys),
+        events=EventStream(client, keys),
+        last_load=report,
+    )

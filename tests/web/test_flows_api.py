@@ -1,0 +1,121 @@
+"""The flows API: check status, reload, funnel and drill-down, and its OpenAPI document."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.events import Event
+from server import create_app
+from settings import Settings
+from web.openapi import document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", folder)
+    return folder
+
+
+@pytest.fixture
+def app(
+    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path
+) -> Iterator[Flask]:
+    settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=flows_dir)
+    yield create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def test_the_loaded_flows_are_listed(client: FlaskClient) -> None:
+    body = client.get("/flows").get_json()
+    assert sorted(f["id"] for f in body["flows"]) == [
+        "handoff",
+        "off-platform-follow-up",
+        "promo-card",
+        "win-back",
+    ]
+    assert body["findings"] == []
+
+
+def test_a_bad_file_is_reported_on_reload_while_the_good_flows_keep_running(
+    client: FlaskClient, flows_dir: Path
+) -> None:
+    (flows_dir / "broken.yaml").write_text("id: broken\ntrigger: {conversation_started: }\n")
+    body = client.post("/flows/reload").get_json()
+    assert len(body["flows"]) == 4
+    assert body["findings"][0]["path"].endswith("broken.yaml")
+    assert body["findings"][0]["rule"] == "missing-key"
+
+
+def test_the_funnel_and_visitors_of_a_flow(app: Flask, client: FlaskClient) -> None:
+    engine = app.extensions["parley"].engine
+    engine.handle(
+        Event(
+            id="e1",
+            type="message.received",
+            visitor_id="v1",
+            conversation_id="c1",
+            at=1_767_225_600.0,
+            channel="messenger",
+            state="hosted",
+            text="agent",
+        )
+    )
+    funnel = client.get("/flows/handoff/funnel").get_json()
+    assert (funnel["triggered_visitors"], funnel["completed_visitors"]) == (1, 1)
+    visitors = client.get("/flows/handoff/visitors?status=completed").get_json()
+    assert [v["visitor_id"] for v in visitors["visitors"]] == ["v1"]
+    assert visitors["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "field"),
+    [
+        ("/flows/nope/funnel", 404, "flow_id"),
+        ("/flows/handoff/visitors?status=happy", 422, "status"),
+        ("/flows/handoff/visitors?since=yesterday", 422, "since"),
+        ("/flows/handoff/visitors?until=nan", 422, "until"),
+        ("/flows/handoff/visitors?limit=0", 422, "limit"),
+        ("/flows/handoff/visitors?cursor=forged", 422, "cursor"),
+    ],
+)
+def test_bad_requests_get_a_json_error_naming_the_field(
+    client: FlaskClient, url: str, status: int, field: str
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["field"] == field
+    assert error["message"]
+
+
+def test_an_unknown_route_is_a_json_404(client: FlaskClient) -> None:
+    response = client.get("/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_openapi_document_lists_exactly_the_routes(app: Flask, client: FlaskClient) -> None:
+    assert client.get("/openapi.json").get_json() == document()
+    routes = {
+        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in ("static", "openapi.openapi_json")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(path, method) for path, ops in document()["paths"].items() for method in ops}
+    assert routes == documented

@@ -1,0 +1,177 @@
+"""The OpenAPI 3.1 document of the API, served at `/openapi.json`.
+
+Written beside the routes rather than generated from them; a test holds the two equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+blueprint = Blueprint("openapi", __name__)
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "field"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+_FLOW_ID = {"name": "flow_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_FLOWS = {
+    "type": "object",
+    "required": ["flows", "findings"],
+    "properties": {
+        "flows": {"type": "array", "items": {"$ref": "#/components/schemas/Flow"}},
+        "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(s): _json({"$ref": "#/components/schemas/Error"}, "Error") for s in statuses}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/flows": {
+        "get": {
+            "summary": "Loaded flows and the findings of files that did not load",
+            "responses": {"200": _json(_FLOWS)},
+        }
+    },
+    "/flows/reload": {
+        "post": {
+            "summary": "Load the flows folder again",
+            "responses": {"200": _json(_FLOWS)},
+        }
+    },
+    "/flows/{flow_id}/funnel": {
+        "get": {
+            "summary": "A flow's funnel",
+            "parameters": [
+                _FLOW_ID,
+                _query("day", {"type": "string", "format": "date"}, "a day; repeat for a range"),
+                _query("version", {"type": "string"}, "one version's figures"),
+            ],
+            "responses": {"200": _json({"$ref": "#/components/schemas/Funnel"}), **_errors(404)},
+        }
+    },
+    "/flows/{flow_id}/visitors": {
+        "get": {
+            "summary": "A flow's visitors, newest trigger first",
+            "parameters": [
+                _FLOW_ID,
+                _query("status", {"enum": ["completed", "engaged", "not_engaged"]}, "filter"),
+                _query("since", {"type": "number"}, "last trigger at or after (epoch s)"),
+                _query("until", {"type": "number"}, "last trigger at or before (epoch s)"),
+                _query("cursor", {"type": "string"}, "from the previous page"),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["visitors", "next_cursor"],
+                        "properties": {
+                            "visitors": {"type": "array", "items": {"type": "object"}},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    }
+                ),
+                **_errors(404, 422),
+            },
+        }
+    },
+}
+
+COMPONENTS: dict[str, Any] = {
+    "schemas": {
+        "Error": _ERROR,
+        "Flow": {
+            "type": "object",
+            "required": ["id", "name", "version", "trigger", "path"],
+            "properties": {
+                k: {"type": "string"} for k in ("id", "name", "version", "trigger", "path")
+            },
+        },
+        "Finding": {
+            "type": "object",
+            "required": ["path", "line", "col", "severity", "message", "rule"],
+            "properties": {
+                "path": {"type": "string"},
+                "line": {"type": "integer"},
+                "col": {"type": "integer"},
+                "severity": {"enum": ["error", "warning"]},
+                "message": {"type": "string"},
+                "rule": {"type": "string"},
+                "hint": {"type": ["string", "null"]},
+            },
+        },
+        "Funnel": {
+            "type": "object",
+            "required": [
+                "flow",
+                "scope",
+                "triggers",
+                "triggered_visitors",
+                "engaged_visitors",
+                "completed_visitors",
+                "engagement_rate",
+                "completion_rate",
+                "steps",
+            ],
+            "properties": {
+                "flow": {"type": "string"},
+                "scope": {"type": "string"},
+                "triggers": {"type": "integer"},
+                "retriggers": {"type": "integer"},
+                "triggered_visitors": {"type": "integer"},
+                "engaged_visitors": {"type": "integer"},
+                "completed_visitors": {"type": "integer"},
+                "completed_after_engaging": {"type": "integer"},
+                "engagement_rate": {"type": "number"},
+                "completion_rate": {"type": "number"},
+                "steps": {"type": "object", "additionalProperties": {"type": "integer"}},
+            },
+        },
+    }
+}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Parley", "version": "0.1.0"},
+        "paths": PATHS,
+        "components": COMPONENTS,
+    }
+
+
+@blueprint.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI document."""
+    return jsonify(document())

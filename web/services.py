@@ -1,0 +1,51 @@
+"""The adapters the API works with, built once by `server.create_app` and shared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from flask import current_app
+
+from dsl.pipeline import CheckReport
+from engine.core import Engine
+from engine.flows import FlowRegistry
+from engine.metrics import Metrics
+from engine.redis_server import EmbeddedRedis
+from engine.worker import EventStream
+from settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a request may need, wired together once per app."""
+
+    settings: Settings
+    redis: redis.Redis
+    embedded_redis: EmbeddedRedis | None
+    flows: FlowRegistry
+    engine: Engine
+    metrics: Metrics
+    events: EventStream
+    last_load: CheckReport
+
+    def reload_flows(self) -> CheckReport:
+        """Load the flows folder again; bad files are reported, good flows keep running."""
+        self.last_load = self.flows.load([self.settings.flows_dir])
+        return self.last_load
+
+    def flow_files(self) -> list[Path]:
+        """The flow files of the last load, good and bad."""
+        return [Path(result.path) for result in self.last_load.files]
+
+    def close(self) -> None:
+        """Stop what the services started (the embedded Redis)."""
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
+
+
+def services() -> Services:
+    """The services of the app handling the current request."""
+    found: Services = current_app.extensions["parley"]
+    return found
