@@ -23,9 +23,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-run: $(VENV)/.installed ## check the shipped flows and draw them (the service arrives with the chat layer)
+run: $(VENV)/.installed ## start Parley on 127.0.0.1:8000 with its own Redis under ./var (Ctrl-C stops)
 	$(BIN)/parley check flows/
-	@for f in flows/*.yaml; do echo; echo "# $$f"; $(BIN)/parley graph $$f; done
+	$(BIN)/parley serve
 
 test: $(VENV)/.installed-test ## run the whole test suite
 	$(BIN)/python -m pytest

@@ -15,6 +15,7 @@ from typing import TextIO
 
 import click
 import redis
+from werkzeug.serving import run_simple
 
 from dsl.errors import FlowCheckError
 from dsl.graph import dot, mermaid
@@ -31,6 +32,7 @@ from engine.worker import Worker
 from flowtest.runner import run_features
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
+from server import create_app
 from settings import Settings
 
 
@@ -215,3 +217,38 @@ def prometheus() -> None:
         flows.load([settings.flows_dir])
         metrics = Metrics(client, keys)
         click.echo(prometheus_text([metrics.funnel(f.id) for f in flows.current()]), nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Engine workers in this process; 0 with separate `parley worker`s.",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the web service with its engine workers (Ctrl-C stops everything)."""
+    app = create_app()
+    services = app.extensions["parley"]
+    _print_report(services.last_load)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=Worker(services.engine, f"{socket.gethostname()}-{os.getpid()}-{n}").run,
+            args=(stop,),
+            daemon=True,
+        )
+        for n in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        services.close()
