@@ -23,6 +23,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $@
+
 run: $(VENV)/.installed ## start Parley on 127.0.0.1:8000 with its own Redis under ./var (Ctrl-C stops)
 	$(BIN)/parley check flows/
 	$(BIN)/parley serve
@@ -42,7 +46,7 @@ format: $(VENV)/.installed-test ## apply ruff's fixes and formatting
 check: $(VENV)/.installed ## check every flow under flows/
 	$(BIN)/parley check flows/
 
-bench: $(VENV)/.installed-test ## run the benchmarks; each prints its figures
+bench: $(VENV)/.installed-bench ## run the benchmarks; each prints its figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtualenv and runtime state

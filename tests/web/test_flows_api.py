@@ -31,7 +31,9 @@ def app(
     redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path
 ) -> Iterator[Flask]:
     settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=flows_dir)
-    yield create_app(settings)
+    app = create_app(settings)
+    yield app
+    app.extensions["parley"].close()
 
 
 @pytest.fixture

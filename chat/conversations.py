@@ -1,0 +1,116 @@
+"""Conversations: recording their messages and keeping their figures current.
+
+The figures live on the conversation row, updated in the same transaction as the message they
+count, so lists and reports read them without counting messages. The row is locked while a
+message is recorded (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer at a time), so
+two workers recording messages of one conversation neither lose a count nor store a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chat.models import Channel, Conversation, Message, Sender
+
+
+class Recorded(NamedTuple):
+    """The message recorded, and whether it is new (False: the channel delivered it again)."""
+
+    message: Message
+    created: bool
+
+
+def record_message(
+    session: Session,
+    conversation: Conversation,
+    *,
+    sender: Sender,
+    text: str,
+    at: datetime,
+    member_id: int | None = None,
+    flow_id: str | None = None,
+    off_platform: bool = False,
+    channel_message_id: str | None = None,
+    attachments: Sequence[Mapping[str, Any]] = (),
+) -> Recorded:
+    """Store a message of `conversation` sent at `at` and update the conversation's figures.
+
+    A message whose `channel_message_id` is already stored on the conversation's channel is
+    not stored again: the stored one comes back with `created=False` and no figure moves.
+
+    Figures: every message counts in `message_count`. Human agents' messages count in
+    `agent_message_count`, whether sent in Parley or outside it (`off_platform`, such as a
+    reply from the Page inbox); bot and system messages count in neither visitor nor agent
+    figures. `first_response_seconds` runs from the first visitor message to the first human
+    agent reply after it, and an off-platform reply counts: the visitor got their answer, which
+    is what the figure measures. Bot messages never count as a response. `waiting_since` is set
+    by a visitor message unless already set and cleared by any human agent reply; bot messages
+    leave it. `last_activity_at` never moves back when messages arrive out of order.
+    """
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at.isoformat()}: give `at` a timezone (UTC)")
+    _lock(session, conversation)
+    if channel_message_id is not None:
+        existing = _find(session, conversation.channel, channel_message_id)
+        if existing is not None:
+            return Recorded(existing, created=False)
+    message = Message(
+        conversation_id=conversation.id,
+        sender=sender,
+        member_id=member_id,
+        flow_id=flow_id,
+        text=text,
+        attachments=[dict(attachment) for attachment in attachments],
+        off_platform=off_platform,
+        channel=conversation.channel,
+        channel_message_id=channel_message_id,
+        created_at=at,
+    )
+    session.add(message)
+    _count(conversation, sender, at)
+    session.flush()
+    return Recorded(message, created=True)
+
+
+def _lock(session: Session, conversation: Conversation) -> None:
+    # Flush first: refreshing would otherwise drop the caller's unsaved changes to the row.
+    session.flush()
+    session.refresh(conversation, with_for_update=True)
+
+
+def _find(session: Session, channel: Channel, channel_message_id: str) -> Message | None:
+    query = select(Message).where(
+        Message.channel == channel, Message.channel_message_id == channel_message_id
+    )
+    return session.scalars(query).one_or_none()
+
+
+def _count(conversation: Conversation, sender: Sender, at: datetime) -> None:
+    conversation.message_count += 1
+    conversation.last_activity_at = max(conversation.last_activity_at, at)
+    if sender == "visitor":
+        _visitor_wrote(conversation, at)
+    elif sender == "agent":
+        _agent_replied(conversation, at)
+
+
+def _visitor_wrote(conversation: Conversation, at: datetime) -> None:
+    conversation.visitor_message_count += 1
+    if conversation.first_visitor_message_at is None:
+        conversation.first_visitor_message_at = at
+    if conversation.waiting_since is None:
+        conversation.waiting_since = at
+
+
+def _agent_replied(conversation: Conversation, at: datetime) -> None:
+    conversation.agent_message_count += 1
+    conversation.waiting_since = None
+    first = conversation.first_visitor_message_at
+    if conversation.first_response_seconds is None and first is not None:
+        # Clocks of different channels may disagree by a little: never a negative time.
+        conversation.first_response_seconds = max(0, int((at - first).total_seconds()))

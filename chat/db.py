@@ -1,0 +1,83 @@
+"""Connecting to the chat database and bringing its schema up to date.
+
+SQLite (the default, a file under the data folder) and PostgreSQL are both supported. On SQLite
+the engine turns on foreign keys and takes over transaction control from the `sqlite3` driver,
+which otherwise starts transactions late and breaks SAVEPOINT and transactional DDL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+# The repository root holds `migrations/`; found from this file so any working directory works.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def database_url(setting: str | None, data_dir: Path) -> str:
+    """The database URL: `setting` when given, else a SQLite file in `data_dir` (created)."""
+    if setting:
+        return setting
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir.resolve() / 'parley.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; on SQLite with foreign keys on and real BEGIN/COMMIT transactions."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Makes sessions bound to `engine`; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Run the Alembic migrations on the database at `url` up to `revision`."""
+    _migrate(url, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Run the Alembic migrations on the database at `url` down to `revision` ("base": empty)."""
+    _migrate(url, lambda config: command.downgrade(config, revision))
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration built in code; migrations run on `connection` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(url: str, run: Callable[[Config], None]) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            run(alembic_config(connection))
+    finally:
+        engine.dispose()
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level, so that the "begin" hook below decides when BEGIN is sent.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: a transaction that reads then writes (recording a
+    # message) would otherwise fail with "database is locked" when another one writes meanwhile.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

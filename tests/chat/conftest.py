@@ -1,0 +1,112 @@
+"""Fixtures of the chat tests: a migrated database per test, SQLite and, if set, PostgreSQL.
+
+Set TEST_DATABASE_URL (such as postgresql+psycopg://postgres@127.0.0.1:5432/test) to run every
+chat test on PostgreSQL as well; its `public` schema is dropped and recreated before each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from chat.db import make_engine, session_factory, upgrade
+from chat.models import Contact, Conversation, Workspace
+
+T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file in tmp_path, or PostgreSQL with a fresh schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'parley.db'}"
+    assert POSTGRES_URL is not None
+    reset_schema(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def reset_schema(url: str) -> None:
+    """Drop everything in PostgreSQL's public schema."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on the database, migrated to the latest revision."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def new_session(engine: Engine) -> Callable[[], Session]:
+    """Opens another session, to read back what was committed."""
+    return session_factory(engine)
+
+
+@pytest.fixture
+def session(new_session: Callable[[], Session]) -> Iterator[Session]:
+    """A session on the migrated database."""
+    with new_session() as session:
+        yield session
+
+
+@pytest.fixture
+def workspace(session: Session) -> Workspace:
+    """A workspace to put contacts and conversations in."""
+    workspace = Workspace(name="Acme")
+    session.add(workspace)
+    session.flush()
+    return workspace
+
+
+@pytest.fixture
+def add_contact(session: Session, workspace: Workspace) -> Callable[..., Contact]:
+    """Adds a contact to the workspace (or another one), with the fields given."""
+
+    def add(**fields: Any) -> Contact:
+        fields.setdefault("workspace_id", workspace.id)
+        contact = Contact(**fields)
+        session.add(contact)
+        session.flush()
+        return contact
+
+    return add
+
+
+@pytest.fixture
+def add_conversation(
+    session: Session, workspace: Workspace, add_contact: Callable[..., Contact]
+) -> Callable[..., Conversation]:
+    """Adds a conversation with a new contact, received at T0 unless told otherwise."""
+
+    def add(**fields: Any) -> Conversation:
+        fields.setdefault("channel", "messenger")
+        fields.setdefault("is_new_visitor", True)
+        fields.setdefault("received_at", T0)
+        fields.setdefault("last_activity_at", fields["received_at"])
+        conversation = Conversation(
+            workspace_id=workspace.id, contact_id=add_contact(name="Visitor").id, **fields
+        )
+        session.add(conversation)
+        session.flush()
+        return conversation
+
+    return add
