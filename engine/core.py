@@ -10,7 +10,6 @@ from engine.events import Event
 from engine.flows import FlowRegistry
 from engine.ports import Clock
 from engine.runtime import Runtime
-from engine.state import VisitorState
 from engine.store import RedisStore
 
 MAX_ATTEMPTS = 20  # a visitor's state rarely changes under us more than once or twice
@@ -49,46 +48,35 @@ class Engine:
         for (state, rev), visitor in zip(loaded, visitors, strict=True):
             merged = Effects(by_visitor[visitor][-1].id)
             for event in by_visitor[visitor]:
-                _merge(merged, self.runtime.apply(state, event))
+                effects = self.runtime.apply(state, event)
+                if effects is not None:
+                    merged.absorb(effects)
             commits.append((state, rev, merged))
         for done, visitor in zip(self.store.commit_many(commits), visitors, strict=True):
             if not done:
                 for event in by_visitor[visitor]:
                     self.handle(event)
 
-    def fire_due_timers(self, limit: int = 500) -> int:
-        """Fire every timer due by the clock's time; returns how many fired."""
+    def fire_due_timers(self, limit: int = 2_000) -> int:
+        """Fire up to `limit` timers due by the clock's time; returns how many fired.
+
+        The limit bounds one call, so a burst of timers cannot hold up the event streams.
+        """
         now = self.clock.now()
-        due = self.store.due_timers(now, limit)
-        if not due:
-            return 0
-        states = self.store.load_many([visitor_id for visitor_id, _ in due])
-        events = [
-            _timer_event(state, timer, now)
-            for (state, _), (_, timer) in zip(states, due, strict=True)
-        ]
-        self.handle_batch(events)
+        due = self.store.due_timers(now, max(1, limit // self.store.keys.shards))
+        events = [_timer_event(visitor_id, timer, now) for visitor_id, timer in due]
+        if events:
+            self.handle_batch(events)
         return len(events)
 
 
-def _timer_event(state: VisitorState, timer: str, now: float) -> Event:
-    """The event of a timer falling due, carrying the visitor's last known facts."""
+def _timer_event(visitor_id: str, timer: str, now: float) -> Event:
+    """The event of a timer falling due; the runtime fills in the visitor's last facts."""
     return Event(
         id=f"timer:{timer}",
         type="timer.fired",
-        visitor_id=state.visitor_id,
-        conversation_id=state.facts.get("conversation", {}).get("id", "-"),
+        visitor_id=visitor_id,
+        conversation_id="",
         at=now,
-        channel=state.facts.get("contact", {}).get("channel", ""),
         timer=timer,
     )
-
-
-def _merge(into: Effects, effects: Effects | None) -> None:
-    if effects is None:
-        return
-    into.commands += effects.commands
-    into.counters += effects.counters
-    into.funnel.update(effects.funnel)
-    into.timers += effects.timers
-    into.trace += effects.trace

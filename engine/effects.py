@@ -80,6 +80,20 @@ class Effects:
     funnel: dict[str, FunnelRecord] = field(default_factory=dict)
     timers: list[tuple[bool, Timer]] = field(default_factory=list)  # (added?, timer), in order
     trace: list[dict[str, Any]] = field(default_factory=list)
+    earlier_traces: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+    def trace_records(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(event id, trace lines) of every event these effects hold, oldest first."""
+        own = [(self.event_id, self.trace)] if self.trace else []
+        return [*self.earlier_traces, *own]
+
+    def absorb(self, later: Effects) -> None:
+        """Append the effects of a later event of the same visitor (batched commits)."""
+        self.commands += later.commands
+        self.counters += later.counters
+        self.funnel.update(later.funnel)
+        self.timers += later.timers
+        self.earlier_traces += later.trace_records()
 
     def command(
         self, kind: str, visitor_id: str, conversation_id: str, flow: str, args: dict[str, Any]

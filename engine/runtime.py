@@ -7,6 +7,7 @@ that `engine.store` commits together with the new state.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol, cast
 
 from dsl.compiler import CompiledFlow
@@ -51,6 +52,10 @@ class _Apply(Context):
     """One event's application: the handler for each event type, and the triggers."""
 
     def __init__(self, flows: FlowSet, state: VisitorState, event: Event, effects: Effects):
+        if event.type == "timer.fired":  # a timer carries no facts: use the last event's
+            conversation = state.facts.get("conversation", {})
+            channel = state.facts.get("contact", {}).get("channel", "")
+            event = replace(event, conversation_id=conversation.get("id", ""), channel=channel)
         super().__init__(state, event, effects)
         self.flows = flows
         self.steps = StepRunner(self)

@@ -92,7 +92,8 @@ class RedisStore:
             ops.add("xadd", self.keys.commands(shard), command.to_json(), COMMAND_STREAM_LENGTH)
         for move in effects.counters:
             ops.add("hincrby", self.keys.metrics(shard, move.flow, move.day), move.name, move.delta)
-            ops.add("sadd", self.keys.metric_days(shard, move.flow), move.day)
+        for flow_id, day in {(move.flow, move.day) for move in effects.counters}:
+            ops.add("sadd", self.keys.metric_days(shard, flow_id), day)
         for flow_id, record in effects.funnel.items():
             ops.add(
                 "hset",
@@ -106,8 +107,8 @@ class RedisStore:
                     ops.add("zadd", index, record.last, state.visitor_id)
                 else:
                     ops.add("zrem", index, state.visitor_id)
-        if effects.trace:
-            record_json = json.dumps({"event": effects.event_id, "lines": effects.trace})
+        for event_id, lines in effects.trace_records():
+            record_json = json.dumps({"event": event_id, "lines": lines})
             ops.add("lpush", self.keys.trace(state.visitor_id), record_json, TRACE_RECORDS)
         return ops.keys, [rev, state.to_json(), json.dumps(ops.ops)]
 
