@@ -1,0 +1,227 @@
+"""Between the chat layer and the engine, in one direction each way.
+
+Chat facts become engine events (`event_for`), published on the engine's streams; the
+engine's commands come back on its outbox streams and are carried out here, on the chat
+data, once each (`CommandExecutor`). Carrying out a command may itself be news for the
+engine (a bot message was sent, hosting was switched): those events are published with
+ids derived from the command, so a command redelivered after a crash publishes nothing
+new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from chat.contacts import update_contact
+from chat.conversations import record_message
+from chat.errors import ChatError
+from chat.models import Contact, Conversation, ExecutedCommand
+from engine.events import Event, EventType
+from engine.keys import Keys
+from engine.worker import EventStream
+
+GROUP = "parley-chat"
+log = logging.getLogger(__name__)
+
+
+def visitor_id(contact: Contact) -> str:
+    """The engine's id for a contact."""
+    return f"contact-{contact.id}"
+
+
+def event_for(
+    conversation: Conversation, kind: EventType, at: datetime, event_id: str, **fields: Any
+) -> Event:
+    """An engine event about `conversation`, carrying the facts flows read right now."""
+    contact = conversation.contact
+    return Event(
+        id=event_id,
+        type=kind,
+        visitor_id=visitor_id(contact),
+        conversation_id=str(conversation.id),
+        at=at.timestamp(),
+        channel=conversation.channel,
+        is_new=conversation.is_new_visitor,
+        state=conversation.state,
+        contact={
+            "name": contact.name or "",
+            "remark_name": contact.remark_name or "",
+            "display_name": contact.display_name(prefer_remark=True),
+            "email": contact.email or "",
+            "phone": contact.phone or "",
+            "tags": list(contact.tags),
+        },
+        assignee=str(conversation.assignee_id) if conversation.assignee_id else None,
+        tags=tuple(conversation.tags),
+        **fields,
+    )
+
+
+class CommandExecutor:
+    """Consumes the engine's commands and carries each out once on the chat data."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], client: redis.Redis, keys: Keys, name: str
+    ) -> None:
+        self.sessions = sessions
+        self.redis = client
+        self.keys = keys
+        self.name = name
+        self.events = EventStream(client, keys)
+        for shard in range(keys.shards):
+            try:
+                client.xgroup_create(keys.commands(shard), GROUP, id="0", mkstream=True)
+            except redis.ResponseError as err:
+                if "BUSYGROUP" not in str(err):
+                    raise
+
+    def run_once(self, count: int = 100) -> int:
+        """Carry out the commands waiting in every shard's outbox; returns how many."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.xreadgroup(GROUP, self.name, {self.keys.commands(shard): ">"}, count=count)
+        done = 0
+        for shard, reply in enumerate(pipe.execute()):
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    self.execute(json.loads(fields[b"command"]))
+                    self.redis.xack(self.keys.commands(shard), GROUP, entry_id)
+                    done += 1
+        return done
+
+    def execute(self, command: dict[str, Any]) -> None:
+        """Carry out one command (once, whatever the deliveries) and publish its news."""
+        with self.sessions.begin() as session:
+            conversation = session.get(Conversation, int(command["conversation_id"]))
+            if conversation is None:
+                log.warning("command %s for a conversation that is gone", command["key"])
+                return
+            first_time = session.get(ExecutedCommand, command["key"]) is None
+            kind = _HANDLERS.get(command["kind"], _not_carried_out)(
+                session, conversation, command, first_time
+            )
+            if first_time:
+                session.add(ExecutedCommand(key=command["key"]))
+            news = None
+            if kind is not None:
+                news = event_for(
+                    conversation, kind, _now(), f"{command['key']}:news", **_news_fields(command)
+                )
+        if news is not None:
+            self.events.publish(news)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _news_fields(command: dict[str, Any]) -> dict[str, Any]:
+    if command["kind"] in _MESSAGES:
+        return {"sender": "bot", "text": command["args"].get("text", ""), "flow": command["flow"]}
+    return {}
+
+
+Handler = Callable[[Session, Conversation, dict[str, Any], bool], EventType | None]
+_MESSAGES = ("say", "ask", "promo_card")
+
+
+def _message(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    if first:
+        args = command["args"]
+        record_message(
+            session,
+            conversation,
+            sender="bot",
+            text=args.get("text", ""),
+            flow_id=command["flow"],
+            attachments=[{"type": command["kind"], **args}],
+            at=_now(),
+        )
+    return "message.sent"
+
+
+def _tags(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    tags = conversation.contact.tags
+    for tag in command["args"]["tags"]:
+        if command["kind"] == "tag" and tag not in tags:
+            tags.append(tag)
+        elif command["kind"] == "untag" and tag in tags:
+            tags.remove(tag)
+    return None
+
+
+def _set_field(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    name = command["args"]["field"].split(".", 1)[1]
+    value = command["args"]["value"]
+    try:
+        update_contact(
+            session, conversation.contact, **{name: None if value is None else str(value)}
+        )
+    except ChatError as err:  # a visitor's answer the chat data refuses stays unsaved, logged
+        log.warning("flow %s could not set contact.%s: %s", command["flow"], name, err)
+    return None
+
+
+def _assign(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    agent = command["args"].get("agent")
+    if agent is not None and str(agent).isdigit():
+        conversation.assignee_id = int(agent)
+        return "conversation.assigned"
+    # Teams are not modelled yet: the team goes on the conversation as a tag `team:<name>`
+    # so agents can filter on it, and the conversation stays unassigned.
+    tag = f"team:{command['args'].get('team') or agent}"
+    if tag not in conversation.tags:
+        conversation.tags.append(tag)
+    return None
+
+
+def _hosting(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    conversation.hosting = bool(command["args"]["on"])
+    return "conversation.hosting_changed"
+
+
+def _end(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    if conversation.status != "ended":
+        conversation.status = "ended"
+        conversation.ended_at = _now()
+    return "conversation.ended"
+
+
+def _not_carried_out(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    # email and webhook adapters arrive with the notification work; until then say so
+    log.warning("no adapter carries out %s commands yet (%s)", command["kind"], command["key"])
+    return None
+
+
+_HANDLERS: dict[str, Handler] = {
+    "say": _message,
+    "ask": _message,
+    "promo_card": _message,
+    "tag": _tags,
+    "untag": _tags,
+    "set": _set_field,
+    "assign": _assign,
+    "hosting": _hosting,
+    "end_conversation": _end,
+}
