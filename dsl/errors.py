@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+
+# The line breaks libyaml counts in its marks; str.splitlines() knows more (form feed, ...).
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, split where YAML starts a new line (LF, CRLF, CR, NEL, LS, PS)."""
+    return _LINE_BREAK.split(text)
 
 
 class FlowError(Exception):
@@ -61,7 +70,7 @@ class Diagnostic:
 
 
 def _excerpt(source: str, line: int, col: int) -> list[str]:
-    source_lines = source.splitlines()
+    source_lines = split_lines(source)
     if not 1 <= line <= len(source_lines):
         return []
     text = source_lines[line - 1]
@@ -69,7 +78,9 @@ def _excerpt(source: str, line: int, col: int) -> list[str]:
         start = max(0, col - 100)
         text, col = text[start : start + 200], col - start
     gutter = f"{line} | "
-    return [f"  {gutter}{text}", "  " + " " * len(gutter) + " " * (col - 1) + "^"]
+    # the caret line copies the tabs before the spot, so the caret lands under it
+    indent = "".join("\t" if char == "\t" else " " for char in text[: col - 1])
+    return [f"  {gutter}{text}", "  " + " " * len(gutter) + indent + "^"]
 
 
 class FlowCheckError(FlowError):

@@ -60,6 +60,17 @@ def render(template: Template, facts: Mapping[str, Any], now: float) -> str:
     )
 
 
+def render_data(value: Any, facts: Mapping[str, Any], now: float) -> Any:
+    """Plain JSON-ready data from frozen flow data (a webhook body), each template rendered."""
+    if isinstance(value, Template):
+        return render(value, facts, now)
+    if isinstance(value, Mapping):  # nesting is capped when the flow is read
+        return {key: render_data(item, facts, now) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [render_data(item, facts, now) for item in value]
+    return value
+
+
 def format_value(value: Any) -> str:
     """How a value reads inside a message."""
     if value is None:
@@ -210,12 +221,25 @@ def _matches(left: Any, right: Any) -> bool:
     return _compiled(pattern).search(_need_string("matches", left)) is not None
 
 
+REGEX_ERRORS = (re.error, RecursionError, OverflowError)
+"""What `re.compile` raises for a pattern it cannot compile (deep nesting, huge repeats)."""
+
+
+def regex_problem(err: BaseException) -> str:
+    """Why a pattern did not compile, in words for flow authors."""
+    if isinstance(err, re.error):
+        return err.msg
+    if isinstance(err, RecursionError):
+        return "groups nested too deeply"
+    return "a repeat count is too large"
+
+
 @functools.lru_cache(maxsize=512)
 def _compiled(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
-    except re.error as err:
-        raise EvaluationError(f"bad regular expression {pattern!r}: {err.msg}") from None
+    except REGEX_ERRORS as err:
+        raise EvaluationError(f"bad regular expression {pattern!r}: {regex_problem(err)}") from None
 
 
 def _arithmetic(op: str, left: Any, right: Any) -> Any:

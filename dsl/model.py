@@ -7,7 +7,7 @@ Expression and template problems are reported at the exact character in the file
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
@@ -21,6 +21,7 @@ from dsl.typecheck import infer
 TriggerKind = Literal["conversation_started", "message_received", "visitor_timeout"]
 ALL_VISITORS = frozenset({"new", "returning"})
 DEFAULT_STATES = frozenset({"hosted", "unassigned"})
+WEBHOOK_TIMEOUT = 10  # seconds, when a webhook gives no `timeout`
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +117,6 @@ class Step:
         """True for `ask` and `promo_card` steps, which exit by `valid` or `invalid`."""
         return self.ask is not None or self.promo_card is not None
 
-    @property
-    def waits(self) -> bool:
-        """True when the step pauses for the visitor or the clock before moving on."""
-        return bool(
-            self.buttons or self.collects_input or self.wait or self.timeout or "reply" in self.on
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Flow:
@@ -189,11 +183,12 @@ class _Builder:
         ((kind, options),) = raw.items()
         options = options or {}
         path: Path = ("trigger", kind)
+        after = self.duration((*path, "after"), options.get("after"))
         return Trigger(
             kind=cast(TriggerKind, kind),
             when=self.guard((*path, "when"), options.get("when")),
             keywords=tuple(k.lower() for k in options.get("keywords", ())),
-            after=self.duration((*path, "after"), options.get("after")),
+            after=0 if after is None else after,  # only visitor_timeout has it, and needs it
             visitors=frozenset(options.get("visitors", ALL_VISITORS)),
             states=frozenset(options.get("states", DEFAULT_STATES)),
             off_platform=options.get("off_platform", False),
@@ -201,37 +196,50 @@ class _Builder:
 
     def step(self, name: str, raw: Mapping[str, Any]) -> Step:
         path: Path = ("steps", name)
+        content, asks, ways = (
+            self._content(path, raw),
+            self._input(path, raw),
+            self._ways(path, raw),
+        )
+        exits = _exits(path, asks["buttons"], ways, raw)
+        return Step(name, **content, **asks, **ways, exits=exits)
+
+    def _content(self, path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """What a step says and does when it is entered."""
+        actions = [self.action((*path, "do", i), a) for i, a in enumerate(raw.get("do", ()))]
+        return {"say": self.template((*path, "say"), raw.get("say")), "actions": tuple(actions)}
+
+    def _input(self, path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """What a step asks of the visitor."""
+        save = raw.get("save")
+        return {
+            "buttons": tuple(Button(b["label"], b["goto"]) for b in raw.get("buttons", ())),
+            "ask": self.template((*path, "ask"), raw.get("ask")),
+            "expect": raw.get("expect"),
+            "choices": tuple(raw.get("choices", ())),
+            "save": tuple(save.split(".")) if save else None,
+            "retries": raw.get("retries", 0),
+            "promo_card": self.promo_card((*path, "promo_card"), raw.get("promo_card")),
+        }
+
+    def _ways(self, path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """How a step moves on: its wait, branch, `on` exits, next and end."""
         on = dict(raw.get("on", {}))
         timeout = on.pop("timeout", None)
-        save = raw.get("save")
-        step = Step(
-            name=name,
-            say=self.template((*path, "say"), raw.get("say")),
-            buttons=tuple(Button(b["label"], b["goto"]) for b in raw.get("buttons", ())),
-            ask=self.template((*path, "ask"), raw.get("ask")),
-            expect=raw.get("expect"),
-            choices=tuple(raw.get("choices", ())),
-            save=tuple(save.split(".")) if save else None,
-            retries=raw.get("retries", 0),
-            promo_card=self.promo_card((*path, "promo_card"), raw.get("promo_card")),
-            actions=tuple(
-                self.action((*path, "do", i), a) for i, a in enumerate(raw.get("do", ()))
-            ),
-            wait=self.duration((*path, "wait"), raw.get("wait")) or None,
-            branch=tuple(
-                self.branch((*path, "branch", i), b) for i, b in enumerate(raw.get("branch", ()))
-            ),
-            on=MappingProxyType(on),
-            timeout=(
-                self.duration((*path, "on", "timeout", "after"), timeout["after"]),
-                timeout["goto"],
-            )
-            if timeout
-            else None,
-            next=raw.get("next"),
-            end=raw.get("end", False),
-        )
-        return replace(step, exits=_exits(step))
+        arms = [self.branch((*path, "branch", i), b) for i, b in enumerate(raw.get("branch", ()))]
+        return {
+            "wait": self.duration((*path, "wait"), raw.get("wait")),
+            "branch": tuple(arms),
+            "on": MappingProxyType(on),
+            "timeout": self.timeout((*path, "on", "timeout"), timeout),
+            "next": raw.get("next"),
+            "end": raw.get("end", False),
+        }
+
+    def timeout(self, path: Path, raw: Mapping[str, str] | None) -> tuple[int, str] | None:
+        if raw is None:
+            return None
+        return parse_duration(raw["after"]), raw["goto"]
 
     def promo_card(self, path: Path, raw: Mapping[str, Any] | None) -> PromoCard | None:
         if raw is None:
@@ -280,32 +288,40 @@ class _Builder:
             self.report(path, issue.message, issue.rule, offset=issue.offset, hint=issue.hint)
         return kind
 
-    def duration(self, path: Path, text: str | None) -> int:
-        if text is None:
-            return 0
-        try:
-            return parse_duration(text)
-        except ValueError as err:
-            self.report(path, str(err), "duration-syntax")
-            return 0
+    def duration(self, path: Path, text: str | None) -> int | None:
+        # the schema's pattern and length have checked the text, so it parses
+        return None if text is None else parse_duration(text)
+
+    def data(self, path: Path, value: Any) -> Any:
+        """A read-only copy of `value`, with every text in it parsed as a template."""
+        if isinstance(value, str):
+            return self.template(path, value)
+        if isinstance(value, dict):  # depth is capped by the loader, so recursion is safe
+            return MappingProxyType({k: self.data((*path, k), v) for k, v in value.items()})
+        if isinstance(value, list):
+            return tuple(self.data((*path, i), item) for i, item in enumerate(value))
+        return value
 
 
-def _exits(step: Step) -> tuple[Exit, ...]:
-    """Every way out of `step`, in the order the author wrote them."""
-    path: Path = ("steps", step.name)
+def _exits(
+    path: Path, buttons: tuple[Button, ...], ways: Mapping[str, Any], raw: Mapping[str, Any]
+) -> tuple[Exit, ...]:
+    """Every way out of the step at `path`, in the order the author wrote them."""
     found = [
         Exit(f"button_{i}", b.goto, False, (*path, "buttons", i, "goto"))
-        for i, b in enumerate(step.buttons)
+        for i, b in enumerate(buttons)
     ]
-    found += [Exit(event, goto, False, (*path, "on", event)) for event, goto in step.on.items()]
-    if step.timeout:
-        found.append(Exit("timeout", step.timeout[1], False, (*path, "on", "timeout", "goto")))
+    found += [Exit(event, goto, False, (*path, "on", event)) for event, goto in ways["on"].items()]
+    if ways["timeout"]:
+        found.append(Exit("timeout", ways["timeout"][1], False, (*path, "on", "timeout", "goto")))
+    # an arm's key is read from the file: a guard that did not parse leaves `when` empty
+    arm_keys = ["else" if "else" in arm else "goto" for arm in raw.get("branch", ())]
     found += [
-        Exit(f"branch_{i}", arm.goto, True, (*path, "branch", i, "goto" if arm.when else "else"))
-        for i, arm in enumerate(step.branch)
+        Exit(f"branch_{i}", arm.goto, True, (*path, "branch", i, key))
+        for i, (arm, key) in enumerate(zip(ways["branch"], arm_keys, strict=True))
     ]
-    if step.next:
-        found.append(Exit("next", step.next, step.wait is None, (*path, "next")))
+    if ways["next"]:
+        found.append(Exit("next", ways["next"], ways["wait"] is None, (*path, "next")))
     return tuple(found)
 
 
@@ -337,8 +353,12 @@ def _email(builder: _Builder, path: Path, value: Mapping[str, str]) -> dict[str,
 
 
 def _webhook(builder: _Builder, path: Path, value: Mapping[str, Any]) -> dict[str, Any]:
-    timeout = builder.duration((*path, "timeout"), value.get("timeout")) or 10
-    return {"url": value["url"], "timeout": timeout, "body": value.get("body", {})}
+    timeout = builder.duration((*path, "timeout"), value.get("timeout"))
+    return {
+        "url": value["url"],
+        "timeout": WEBHOOK_TIMEOUT if timeout is None else timeout,
+        "body": builder.data((*path, "body"), value.get("body", {})),
+    }
 
 
 def _end_conversation(_: _Builder, __: Path, ___: bool) -> dict[str, Any]:

@@ -125,9 +125,20 @@ def _check(path: str, raw: bytes, version: str) -> FileResult:
 
 
 def _flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Each file once, even when named twice or also found in a folder given alongside it."""
+    seen: set[Path] = set()
+    for path in _listed(paths):
+        resolved = path.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            yield path
+
+
+def _listed(paths: Iterable[str | Path]) -> Iterator[Path]:
     for given in map(Path, paths):
         if given.is_dir():
-            yield from sorted(p for p in given.rglob("*") if p.suffix in FLOW_SUFFIXES)
+            found = (p for p in given.rglob("*") if p.suffix.lower() in FLOW_SUFFIXES)
+            yield from sorted(p for p in found if p.is_file())
         else:
             yield given
 

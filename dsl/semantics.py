@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dsl.durations import format_duration
 from dsl.errors import Diagnostic, Severity
-from dsl.expressions import Node, Template, fields_read
+from dsl.expressions import Node, Template, children
+from dsl.expressions import Path as FieldPath
 from dsl.model import Flow, Guard, Step
 from dsl.source import Document, Path
 
@@ -51,10 +52,14 @@ class _Checker:
         severity: Severity = "error",
         *,
         key: bool = False,
+        offset: int | None = None,
     ) -> None:
-        """Record a finding at the value (or, with `key`, the key) at `path`."""
-        where = self.document.key_location if key else self.document.location
-        self.diagnostics.append(Diagnostic(where(path), severity, message, rule, hint))
+        """Record a finding at the value (or its key, or character `offset` in it) at `path`."""
+        if offset is not None:
+            location = self.document.location_in(path, offset)
+        else:
+            location = (self.document.key_location if key else self.document.location)(path)
+        self.diagnostics.append(Diagnostic(location, severity, message, rule, hint))
 
     def step_shape(self, step: Step, raw: dict[str, Any]) -> None:
         """A step moves on in exactly one way, and its keys belong to that way."""
@@ -65,7 +70,7 @@ class _Checker:
                 ("end", step.end),
                 ("next", step.next is not None),
                 ("branch", bool(step.branch)),
-                ("input", bool(step.buttons or step.collects_input or step.on or step.timeout)),
+                ("input", bool({"buttons", "ask", "promo_card", "on"} & set(raw))),
             )
             if present
         ]
@@ -99,6 +104,8 @@ class _Checker:
     def _reference(self, path: Path, target: str) -> bool:
         if target in self.flow.steps:
             return True
+        if not target:  # a branch arm without goto or else: its step-shape finding says so
+            return False
         close = difflib.get_close_matches(target, list(self.flow.steps), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"steps: {', '.join(self.flow.steps)}"
         self.report(path, f"no step named '{target}'", "unknown-step", hint)
@@ -143,22 +150,16 @@ class _Checker:
         )
 
     def variables(self) -> None:
-        """Warn about `vars.x` read somewhere but never given a value."""
-        assigned = set(self.flow.vars)
-        for step in self.flow.steps.values():
-            if step.save and step.save[0] == "vars":
-                assigned.add(step.save[1])
-            assigned.update(
-                a.args["field"][1]
-                for a in step.actions
-                if a.kind == "set" and a.args["field"][0] == "vars"
-            )
-        for path, node in _expressions(self.flow):
-            for read in sorted(fields_read(node)):
-                if read[0] == "vars" and len(read) > 1 and read[1] not in assigned:
-                    message = f"vars.{read[1]} is read but never set"
-                    hint = "give it a starting value under `vars:` or set it with `set` or `save`"
-                    self.report(path, message, "unset-var", hint, severity="warning")
+        """Warn about `vars.x` read somewhere but never given a value, once per value."""
+        assigned = _assigned_variables(self.flow)
+        hint = "give it a starting value under `vars:` or set it with `set` or `save`"
+        reported: set[tuple[Path, str]] = set()
+        for path, node in _expressions(self.flow):  # a template's parts come in text order
+            for name, read in _variable_reads(node).items():
+                if name not in assigned and (path, name) not in reported:
+                    reported.add((path, name))
+                    message = f"vars.{name} is read but never set"
+                    self.report(path, message, "unset-var", hint, "warning", offset=read.offset)
 
     def durations(self) -> None:
         """Durations fall in their sensible ranges."""
@@ -167,40 +168,58 @@ class _Checker:
             self._range(("trigger", "visitor_timeout", "after"), flow.trigger.after, "trigger")
         for step in flow.steps.values():
             path: Path = ("steps", step.name)
-            if step.wait:
+            if step.wait is not None:
                 self._range((*path, "wait"), step.wait, "wait")
-            if step.timeout:
+            if step.timeout is not None:
                 self._range((*path, "on", "timeout", "after"), step.timeout[0], "timeout")
             for index, action in enumerate(step.actions):
-                if action.kind == "webhook":
-                    webhook_path = (*path, "do", index, "webhook", "timeout")
+                webhook_path = (*path, "do", index, "webhook", "timeout")
+                if action.kind == "webhook" and self.document.has(webhook_path):
                     self._range(webhook_path, action.args["timeout"], "webhook")
 
     def _range(self, path: Path, seconds: int, kind: str) -> None:
         low, high = DURATION_RANGES[kind]
-        if seconds and not low <= seconds <= high:
+        if not low <= seconds <= high:
             bounds = f"{format_duration(low)} and {format_duration(high)}"
             message = f"{format_duration(seconds)} is out of range: use between {bounds}"
             self.report(path, message, "duration-range")
 
 
 def _shape_conflicts(step: Step, raw: dict[str, Any]) -> Iterator[str]:
-    if step.end and (step.buttons or step.collects_input or step.wait):
+    # the raw keys, not the step's values: a question that failed to parse is still a question
+    collects_input = "ask" in raw or "promo_card" in raw
+    if step.end and ({"buttons", "wait"} & set(raw) or collects_input):
         yield "an end step cannot wait for input or time"
-    if step.wait is not None and step.next is None:
+    if "wait" in raw and step.next is None:
         yield "`wait` needs `next`: the step to go to when the time is up"
-    if step.ask is not None and (step.buttons or step.promo_card):
+    if len({"ask", "buttons", "promo_card"} & set(raw)) > 1:
         yield "a step asks one thing: use ask, buttons or promo_card, not several"
-    if step.collects_input and not {"valid", "invalid"} <= set(step.on):
+    if collects_input and not {"valid", "invalid"} <= set(step.on):
         yield "ask and promo_card steps need `on: {valid: step, invalid: step}`"
-    if not step.collects_input and {"valid", "invalid"} & set(step.on):
+    if collects_input and "reply" in step.on:
+        yield "`on: reply` is never taken on ask and promo_card steps: the reply is the answer"
+    if not collects_input and {"valid", "invalid"} & set(step.on):
         yield "`on: valid/invalid` belongs to ask and promo_card steps"
-    if "retries" in raw and not step.collects_input:
+    if "retries" in raw and not collects_input:
         yield "`retries` belongs to ask and promo_card steps"
     if (step.expect == "choice") != bool(step.choices):
         yield "`expect: choice` goes with a `choices:` list, and `choices` with `expect: choice`"
-    if "save" in raw and step.ask is None:
+    if "save" in raw and "ask" not in raw:
         yield "`save` belongs to ask steps (a promo card saves to contact.email)"
+
+
+def _assigned_variables(flow: Flow) -> set[str]:
+    """Variables given a value anywhere: under `vars:`, by `save` or by a `set` action."""
+    assigned = set(flow.vars)
+    for step in flow.steps.values():
+        if step.save and step.save[0] == "vars":
+            assigned.add(step.save[1])
+        assigned.update(
+            a.args["field"][1]
+            for a in step.actions
+            if a.kind == "set" and a.args["field"][0] == "vars"
+        )
+    return assigned
 
 
 def _reachable(flow: Flow) -> set[str]:
@@ -274,5 +293,26 @@ def _expressions(flow: Flow) -> Iterator[tuple[Path, Node]]:
 
 
 def _template_nodes(path: Path, value: object) -> Iterator[tuple[Path, Node]]:
+    """The expressions of the templates in `value`, which may be a webhook body's data."""
     if isinstance(value, Template):
         yield from ((path, node) for node in value.expressions())
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _template_nodes((*path, key), item)
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            yield from _template_nodes((*path, index), item)
+
+
+def _variable_reads(node: Node) -> dict[str, FieldPath]:
+    """Each flow variable the expression reads, with its first read in the text."""
+    found: dict[str, FieldPath] = {}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, FieldPath) and len(current.parts) > 1 and current.parts[0] == "vars":
+            known = found.get(current.parts[1])
+            if known is None or current.offset < known.offset:
+                found[current.parts[1]] = current
+        stack.extend(children(current))
+    return found

@@ -10,16 +10,18 @@ raw text of a scalar can explain YAML 1.1 surprises such as `label: no` or `afte
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import yaml
 
-from dsl.errors import Diagnostic, FlowCheckError, Location
+from dsl.errors import Diagnostic, FlowCheckError, Location, split_lines
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 100_000  # counted after alias expansion, so an alias bomb stops here
+MAX_DIGITS = 4_300  # Python's own limit for reading a whole number from text
 
 Path = tuple[str | int, ...]
 
@@ -28,6 +30,15 @@ _BOOLS = yaml.constructor.SafeConstructor.bool_values
 _TEXT_TAGS = {_TAG + "str", _TAG + "timestamp"}  # dates stay text: flows have no date type
 _NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
 _COLLECTION_TAGS = {_TAG + "map", _TAG + "seq"}
+_KEY_TAGS = _TEXT_TAGS | _NUMBER_TAGS | {_TAG + "null", _TAG + "bool"}
+_NUMBER_LIMIT = 10**MAX_DIGITS
+_EXPLICIT_TAG = re.compile(r"(&\S+\s+)?!")  # a node's text starts at its anchor or its tag
+# PyYAML's number constructors, called directly: construct_object would cache every node
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_NUMBERS = {
+    _TAG + "int": _CONSTRUCTOR.construct_yaml_int,
+    _TAG + "float": _CONSTRUCTOR.construct_yaml_float,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,11 @@ class Document:
     text: str
     data: Any
     root: yaml.Node
+    # each mapping's entries by key, built when a finding first looks into the mapping:
+    # a flow with hundreds of steps and many findings would otherwise rescan it every time
+    _entries: dict[int, dict[Any, tuple[yaml.Node, yaml.Node]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def span(self, path: Path) -> Span:
         """The span of the value at `path`, or of its nearest ancestor that exists."""
@@ -73,9 +89,9 @@ class Document:
         """The file location of the key that names the value at `path`."""
         parent, depth = self._find(path[:-1])
         if depth == len(path) - 1 and isinstance(parent, yaml.MappingNode):
-            for key, _ in reversed(parent.value):
-                if key.value == path[-1]:
-                    return self._location(key)
+            entry = self._mapping(parent).get(path[-1])
+            if entry is not None:
+                return self._location(entry[0])
         return self.location(path)
 
     def location_in(self, path: Path, offset: int) -> Location:
@@ -93,12 +109,12 @@ class Document:
         escaped = (span.style == '"' and "\\" in span.raw) or (
             span.style == "'" and "''" in span.raw
         )
-        if "\n" in span.raw or escaped or span.style not in ("", "'", '"'):
+        if len(split_lines(span.raw)) > 1 or escaped or span.style not in ("", "'", '"'):
             return start
         return Location(self.path, span.line, span.col + offset + (1 if span.style else 0))
 
     def _in_literal_block(self, span: Span, offset: int) -> Location:
-        body = span.raw.split("\n")[1:]
+        body = split_lines(span.raw)[1:]
         indent = min((len(ln) - len(ln.lstrip(" ")) for ln in body if ln.strip()), default=0)
         for number, text in enumerate(body, start=1):
             width = max(len(text) - indent, 0) + 1  # +1 for the newline
@@ -110,11 +126,27 @@ class Document:
     def _find(self, path: Path) -> tuple[yaml.Node, int]:
         node = self.root
         for depth, part in enumerate(path):
-            child = _child(node, part)
+            child = self._child(node, part)
             if child is None:
                 return node, depth
             node = child
         return node, len(path)
+
+    def _child(self, node: yaml.Node, part: str | int) -> yaml.Node | None:
+        if isinstance(node, yaml.MappingNode):
+            entry = self._mapping(node).get(part)
+            return None if entry is None else entry[1]
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child: yaml.Node = node.value[part]
+            return child
+        return None
+
+    def _mapping(self, node: yaml.MappingNode) -> dict[Any, tuple[yaml.Node, yaml.Node]]:
+        entries = self._entries.get(id(node))
+        if entries is None:  # keys are unique: the loader refuses a key written twice
+            entries = {key.value: (key, value) for key, value in node.value}
+            self._entries[id(node)] = entries
+        return entries
 
     def _span(self, node: yaml.Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -126,21 +158,13 @@ class Document:
         return Location(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        found = [value for key, value in node.value if key.value == part]
-        return found[-1] if found else None
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        child: yaml.Node = node.value[part]
-        return child
-    return None
-
-
 def load_document(path: str, raw: bytes) -> Document:
     """Decode and parse one flow file; hostile input raises FlowCheckError, never anything else."""
     text = _decode(path, raw)
     try:
         root = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.reader.ReaderError as err:
+        _unacceptable_character(path, text, err)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -150,7 +174,7 @@ def load_document(path: str, raw: bytes) -> Document:
         _fail(path, 1, 1, f"broken YAML: {err}", "yaml-syntax")
     if root is None:
         _fail(path, 1, 1, "the file is empty; a flow needs at least id, trigger and steps", "empty")
-    return Document(path, text, _Values(path).build(root), root)
+    return Document(path, text, _Values(path, text).build(root), root)
 
 
 def _decode(path: str, raw: bytes) -> str:
@@ -180,8 +204,17 @@ def _decode(path: str, raw: bytes) -> str:
     return text
 
 
+def _unacceptable_character(path: str, text: str, err: yaml.reader.ReaderError) -> NoReturn:
+    # libyaml reads the text as UTF-8, so its position counts bytes, not characters
+    prefix = text.encode("utf-8")[: err.position].decode("utf-8", "ignore")
+    line, col = _position(prefix)
+    code = err.character if isinstance(err.character, int) else ord(err.character)
+    message = f"unacceptable character U+{code:04X}: {err.reason}"
+    _fail(path, line, col, message, "encoding", hint="remove the character")
+
+
 def _position(prefix: str) -> tuple[int, int]:
-    lines = prefix.split("\n")
+    lines = split_lines(prefix)
     return len(lines), len(lines[-1]) + 1
 
 
@@ -199,8 +232,9 @@ class _Values:
     reaches their children, so depth costs no stack and every node is counted once per use.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, text: str) -> None:
         self.path = path
+        self.text = text
         self.count = 0
 
     def build(self, root: yaml.Node) -> Any:
@@ -235,13 +269,22 @@ class _Values:
         self._tag(node)
         value: dict[str, Any] = {}
         for key_node, child in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._error(key_node, "mapping keys must be plain names", "yaml-syntax")
-            key = key_node.value  # the raw text: `on:` and `yes:` stay names, not booleans
+            key = self._key(key_node)
             if key in value:
                 self._error(key_node, f"duplicate key '{key}'", "duplicate-key")
             value[key] = None
             queue.append((child, value, key, depth + 1))
+        return value
+
+    def _key(self, node: yaml.Node) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            self._error(node, "mapping keys must be plain names", "yaml-syntax")
+        if node.tag == _TAG + "merge":
+            hint = "write the keys out; an alias (*name) can stand for a whole value"
+            self._error(node, "YAML merge keys (<<) are not supported", "yaml-syntax", hint)
+        if node.tag not in _KEY_TAGS:
+            self._error(node, f"YAML tag {node.tag} is not allowed in flows", "yaml-tag")
+        value: str = node.value  # the raw text: `on:` and `yes:` stay names, not booleans
         return value
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
@@ -251,15 +294,41 @@ class _Values:
         if tag == _TAG + "null":
             return None
         if tag == _TAG + "bool":
+            if node.value.lower() not in _BOOLS:  # only an explicit !!bool tag gets here
+                self._not_a(node, "bool")
             return _BOOLS[node.value.lower()]
         if tag in _NUMBER_TAGS:
-            return yaml.constructor.SafeConstructor().construct_object(node)
+            return self._number(node)
         self._error(node, f"YAML tag {tag} is not allowed in flows", "yaml-tag")
+
+    def _number(self, node: yaml.ScalarNode) -> int | float:
+        # Checked before converting: the text of a base-60 number costs quadratic time
+        if len(node.value) > MAX_DIGITS:
+            self._too_large(node)
+        try:
+            value: int | float = _NUMBERS[node.tag](node)
+        except (ValueError, IndexError):  # PyYAML trusts the text to fit the tag; `0x_` does not
+            self._not_a(node, node.tag.rsplit(":", 1)[-1])
+        if isinstance(value, int) and not -_NUMBER_LIMIT < value < _NUMBER_LIMIT:
+            self._too_large(node)  # a long hex or base-60 number from short text
+        return value
+
+    def _not_a(self, node: yaml.ScalarNode, kind: str) -> NoReturn:
+        shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+        article = "an" if kind == "int" else "a"
+        message = f"YAML reads '{shown}' as {article} {kind}, but it is not a valid {kind}"
+        explicit = _EXPLICIT_TAG.match(self.text, node.start_mark.index) is not None
+        hint = f"remove the !!{kind} tag" if explicit else f'put it in quotes: "{shown}"'
+        self._error(node, message, "yaml-type", hint)
+
+    def _too_large(self, node: yaml.ScalarNode) -> NoReturn:
+        message = f"number too large (more than {MAX_DIGITS:,} digits)"
+        self._error(node, message, "yaml-type", "put it in quotes if it is text")
 
     def _tag(self, node: yaml.Node) -> None:
         if node.tag not in _COLLECTION_TAGS:
             self._error(node, f"YAML tag {node.tag} is not allowed in flows", "yaml-tag")
 
-    def _error(self, node: yaml.Node, message: str, rule: str) -> NoReturn:
+    def _error(self, node: yaml.Node, message: str, rule: str, hint: str | None = None) -> NoReturn:
         mark = node.start_mark
-        _fail(self.path, mark.line + 1, mark.column + 1, message, rule)
+        _fail(self.path, mark.line + 1, mark.column + 1, message, rule, hint=hint)

@@ -9,19 +9,33 @@ with a did-you-mean where one helps.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from importlib import resources
 from typing import Any, cast
 
 import fastjsonschema
 import jsonschema
+from jsonschema.exceptions import relevance
 
+from dsl.durations import format_duration
 from dsl.errors import Diagnostic
-from dsl.source import Document, Path
+from dsl.source import Document, Path, Span
 
+_DEPENDENCY = re.compile(r"'(.+)' is a dependency of '(.+)'")
+# the rule of a pattern mismatch, by the schema's title for the value; any other is `pattern`
+_PATTERN_RULES = {
+    "flow id": "name",
+    "step name": "name",
+    "variable name": "name",
+    "duration": "duration-syntax",
+}
+_READ_AS = {"bool": "true or false", "int": "a number", "float": "a number", "null": "nothing"}
 _KIND_WORDS = {
     "string": "text",
     "integer": "a whole number",
@@ -43,7 +57,9 @@ def flow_schema() -> dict[str, Any]:
 
 @functools.cache
 def _is_valid() -> Callable[[Any], Any]:
-    return fastjsonschema.compile(flow_schema(), use_default=False, use_formats=False)
+    # a copy: fastjsonschema rewrites every $ref in the schema it is given into a full URI
+    schema = copy.deepcopy(flow_schema())
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
 
 
 @functools.cache
@@ -79,26 +95,24 @@ def _schema(error: jsonschema.ValidationError) -> Mapping[str, Any]:
 
 def _explain(document: Document, error: jsonschema.ValidationError) -> Iterator[Diagnostic]:
     path: Path = tuple(error.absolute_path)
-    where = describe_path(path)
+    if "propertyNames" not in error.absolute_schema_path:
+        yield from _explain_at(document, error, path)
+        return
+    key_path = (*path, str(error.instance))  # the error is about a key, not its value
+    for diagnostic in _explain_at(document, error, key_path):
+        yield replace(diagnostic, location=document.key_location(key_path))
+
+
+def _explain_at(
+    document: Document, error: jsonschema.ValidationError, path: Path
+) -> Iterator[Diagnostic]:
     validator = str(error.validator)
-    if validator == "additionalProperties":
-        yield from _unknown_keys(document, error, path)
-    elif validator == "required":
-        missing = _quoted_names(error.message)
-        yield _at_key(document, path, f"{where} is missing {missing}", "missing-key")
-    elif validator == "type":
-        yield _type_problem(document, error, path)
-    elif validator == "enum":
-        yield _enum_problem(document, error, path)
-    elif validator == "pattern":
-        yield _pattern_problem(document, error, path)
-    elif validator == "dependentRequired":
-        yield _at_key(document, path, f"{where}: {error.message}", "missing-key")
-    elif validator in ("minProperties", "maxProperties", "anyOf", "const"):
-        expected = _schema(error).get("description", "a different value")
-        yield _at(document, path, f"{where} must be {expected}", "shape")
+    if validator in _EXPLAIN_ALL:
+        yield from _EXPLAIN_ALL[validator](document, error, path)
+    elif validator in _EXPLAIN:
+        yield _EXPLAIN[validator](document, error, path)
     else:
-        yield _at(document, path, f"{where}: {error.message}", "schema")
+        yield _at(document, path, f"{describe_path(path)}: {error.message}", "schema")
 
 
 def _unknown_keys(
@@ -114,36 +128,115 @@ def _unknown_keys(
         yield Diagnostic(location, "error", message, "unknown-key", hint)
 
 
+def _any_of(
+    document: Document, error: jsonschema.ValidationError, path: Path
+) -> Iterator[Diagnostic]:
+    """Explain the accepted form the value comes closest to, or list the forms."""
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    fitting = [sub for subs in branches.values() if not _wrong_kind(subs) for sub in subs]
+    if not fitting:  # the value is of a kind no form takes
+        expected = _schema(error).get("description", "a different value")
+        message = f"{describe_path(path)} must be {expected}, not {_kind_of(error.instance)}"
+        yield _at(document, path, message, "shape")
+        return
+    closest = min(fitting, key=relevance).relative_schema_path[0]
+    for sub in branches[closest]:
+        yield from _explain(document, sub)
+
+
+def _wrong_kind(errors: list[jsonschema.ValidationError]) -> bool:
+    return any(e.validator == "type" and not e.relative_path for e in errors)
+
+
+def _missing(document: Document, error: jsonschema.ValidationError, path: Path) -> Diagnostic:
+    # jsonschema says "'goto' is a required property"; keep the name, drop the jargon
+    missing = error.message.partition(" is a required property")[0]
+    message = f"{describe_path(path)} is missing {missing}"
+    return Diagnostic(document.key_location(path), "error", message, "missing-key")
+
+
+def _dependency(document: Document, error: jsonschema.ValidationError, path: Path) -> Diagnostic:
+    """`ask` without `expect`: draft-07 `dependencies` says "'expect' is a dependency of 'ask'"."""
+    match = _DEPENDENCY.fullmatch(error.message)
+    if match is None:
+        return _at(document, path, f"{describe_path(path)}: {error.message}", "schema")
+    needed, needing = match.groups()
+    message = f"{describe_path(path)} is missing '{needed}', which '{needing}' needs"
+    return Diagnostic(document.key_location((*path, needing)), "error", message, "missing-key")
+
+
+def _shape(document: Document, error: jsonschema.ValidationError, path: Path) -> Diagnostic:
+    expected = _schema(error).get("description", "a different value")
+    return _at(document, path, f"{describe_path(path)} must be {expected}", "shape")
+
+
 def _type_problem(document: Document, error: jsonschema.ValidationError, path: Path) -> Diagnostic:
     span = document.span(path)
-    expected = error.validator_value
-    title = _schema(error).get("title", "")
-    if title == "duration" and span.yaml_type in ("int", "float"):
-        return _duration_without_unit(document, path, span.raw, error.instance)
-    read_as = {"bool": "true or false", "int": "a number", "float": "a number", "null": "nothing"}
-    if expected == "string" and span.yaml_type in read_as and span.raw and not span.style:
-        message = f"YAML reads {span.raw} as {read_as[span.yaml_type]}, not as text"
-        hint = f'put it in quotes: "{span.raw}"'
-        return _at(document, path, message, "yaml-type", hint)
-    kinds = expected if isinstance(expected, list) else [expected]
-    wanted = " or ".join(_KIND_WORDS.get(str(k), str(k)) for k in kinds)
+    if _schema(error).get("title") == "duration":
+        return _not_a_duration(document, path, span, error.instance)
+    read_as = _read_as(span)
+    if error.validator_value == "string" and read_as:
+        message = f"YAML reads {_shown(span.raw)} as {read_as}, not as text"
+        return _at(document, path, message, "yaml-type", f'put it in quotes: "{_shown(span.raw)}"')
+    kinds = error.validator_value
+    if isinstance(kinds, list):  # several kinds: the schema words them best
+        wanted = _schema(error).get("description") or " or ".join(_KIND_WORDS[k] for k in kinds)
+    else:
+        wanted = _KIND_WORDS.get(str(kinds), str(kinds))
     message = f"{describe_path(path)} must be {wanted}, not {_kind_of(error.instance)}"
     return _at(document, path, message, "type")
 
 
+def _read_as(span: Span) -> str | None:
+    """How YAML read a plain word that looks like text: `no` as true or false, and so on."""
+    if not span.raw or span.style:
+        return None
+    return _READ_AS.get(span.yaml_type)
+
+
+def _not_a_duration(document: Document, path: Path, span: Span, read: Any) -> Diagnostic:
+    if span.yaml_type in ("int", "float"):
+        return _duration_without_unit(document, path, span.raw, read)
+    hint = "expected a duration such as 15m"
+    read_as = _read_as(span)
+    if read_as:
+        message = f"YAML reads {_shown(span.raw)} as {read_as}, not as a duration"
+        return _at(document, path, message, "yaml-type", hint)
+    message = f"{describe_path(path)} must be a duration, not {_kind_of(read)}"
+    return _at(document, path, message, "type", hint)
+
+
 def _duration_without_unit(document: Document, path: Path, raw: str, read: Any) -> Diagnostic:
+    raw = _shown(raw)
+    message = f"duration {raw} has no unit"
     if ":" in raw:  # YAML 1.1 reads 10:00 as base-60, that is 600
-        message = f"duration {raw} has no unit (YAML reads it as the number {read})"
+        message = f"duration {raw} has no unit (YAML reads it as the number {_shown(str(read))})"
         hint = "write it with units, for example 10m, 10h or 1h30m"
-    else:
-        message = f"duration {raw} has no unit"
+    elif isinstance(read, int) and read >= 0:
         hint = f"add a unit: {raw}s, {raw}m, {raw}h or {raw}d"
+    else:
+        hint = _whole_units(raw, read)
     return _at(document, path, message, "duration-unit", hint)
+
+
+def _whole_units(raw: str, read: float) -> str:
+    """A hint for `1.5` or `-5`: durations count whole units, so 1.5 minutes is 1m30s."""
+    if not 0 < read < 1_000_000:  # also false for nan
+        return "a duration is whole numbers with units, for example 90s, 15m or 1h30m"
+    as_minutes, as_hours = round(read * 60), round(read * 3600)  # in seconds
+    if not as_minutes:
+        return "a duration is whole numbers with units, for example 1s or 30s"
+    return (
+        f"durations count whole units: write {format_duration(as_minutes)} for {raw} minutes"
+        f" or {format_duration(as_hours)} for {raw} hours"
+    )
 
 
 def _enum_problem(document: Document, error: jsonschema.ValidationError, path: Path) -> Diagnostic:
     choices = [str(c) for c in cast(list[Any], error.validator_value)]
-    value = str(error.instance)
+    value = _shown(str(error.instance))
     close = difflib.get_close_matches(value, choices, n=1)
     hint = f"did you mean '{close[0]}'?" if close else None
     message = f"{describe_path(path)} must be one of {', '.join(choices)}; got '{value}'"
@@ -155,9 +248,24 @@ def _pattern_problem(
 ) -> Diagnostic:
     title = _schema(error).get("title", "value")
     expected = _schema(error).get("description", f"text matching {error.validator_value}")
-    rule = "duration-syntax" if title == "duration" else "name"
-    message = f"'{error.instance}' is not a valid {title}: expected {expected}"
+    rule = _PATTERN_RULES.get(title, "pattern")
+    message = f"'{_shown(str(error.instance))}' is not a valid {title}: expected {expected}"
     return _at(document, path, message, rule)
+
+
+def _length_problem(
+    document: Document, error: jsonschema.ValidationError, path: Path
+) -> Diagnostic:
+    limit = cast(int, error.validator_value)
+    unit = "character" if error.validator in ("minLength", "maxLength") else "item"
+    unit += "" if limit == 1 else "s"
+    if error.validator == "minLength" and limit == 1:
+        message = f"{describe_path(path)} must not be empty"
+    elif str(error.validator).startswith("min"):
+        message = f"{describe_path(path)} must have at least {limit:,} {unit}"
+    else:
+        message = f"{describe_path(path)} is too long: at most {limit:,} {unit}"
+    return _at(document, path, message, "schema")
 
 
 def _kind_of(value: Any) -> str:
@@ -174,9 +282,9 @@ def _kind_of(value: Any) -> str:
     return _KIND_WORDS["null"]
 
 
-def _quoted_names(message: str) -> str:
-    # jsonschema says "'goto' is a required property"; keep the name, drop the jargon
-    return message.partition(" is a required property")[0]
+def _shown(text: str) -> str:
+    """Text quoted in a message, cut short: a finding should fit on a line or two."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _at(
@@ -185,5 +293,16 @@ def _at(
     return Diagnostic(document.location(path), "error", message, rule, hint)
 
 
-def _at_key(document: Document, path: Path, message: str, rule: str) -> Diagnostic:
-    return Diagnostic(document.key_location(path), "error", message, rule)
+_Explain = Callable[[Document, jsonschema.ValidationError, Path], Diagnostic]
+_EXPLAIN: Mapping[str, _Explain] = {
+    "required": _missing,
+    "dependencies": _dependency,
+    "type": _type_problem,
+    "enum": _enum_problem,
+    "pattern": _pattern_problem,
+    **dict.fromkeys(("minLength", "maxLength", "minItems", "maxItems"), _length_problem),
+    **dict.fromkeys(("minProperties", "maxProperties", "const"), _shape),
+}
+_EXPLAIN_ALL: Mapping[
+    str, Callable[[Document, jsonschema.ValidationError, Path], Iterator[Diagnostic]]
+] = {"additionalProperties": _unknown_keys, "anyOf": _any_of}

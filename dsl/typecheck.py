@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from dsl.errors import ExpressionSyntaxError
+from dsl.evaluate import REGEX_ERRORS, regex_problem
 from dsl.expressions import MAX_DEPTH, Binary, Call, ListExpr, Literal, Node, Path, Unary
 from dsl.vocabulary import FIELDS, FUNCTIONS, VARS_ROOT, Type, field_type
 
@@ -229,8 +230,9 @@ class _Checker:
         if isinstance(pattern, Literal) and isinstance(pattern.value, str):
             try:
                 re.compile(pattern.value)
-            except re.error as err:
-                self.report(pattern.offset, f"bad regular expression: {err.msg}", "bad-regex")
+            except REGEX_ERRORS as err:
+                message = f"bad regular expression: {regex_problem(err)}"
+                self.report(pattern.offset, message, "bad-regex")
 
 
 def _literal_type(value: object) -> Type:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsl.errors import EvaluationError, ExpressionSyntaxError
-from dsl.evaluate import evaluate, format_value, render
+from dsl.evaluate import evaluate, format_value, render, render_data
 from dsl.expressions import (
     MAX_DEPTH,
     Binary,
@@ -481,6 +482,20 @@ def issues(text: str) -> tuple[TypeIssue, ...]:
             21,
             None,
         ),
+        (
+            f"message.text matches '{'(' * 600}a{')' * 600}'",
+            "bad-regex",
+            "bad regular expression: groups nested too deeply",
+            21,
+            None,
+        ),
+        (
+            "message.text matches 'a{99999999999999999999}'",
+            "bad-regex",
+            "bad regular expression: a repeat count is too large",
+            21,
+            None,
+        ),
     ],
 )
 def test_type_issue(text: str, rule: str, message: str, offset: int, hint: str | None) -> None:
@@ -645,6 +660,10 @@ def test_and_or_short_circuit() -> None:
             "message.text matches vars.bad",
             "bad regular expression '(': missing ), unterminated subpattern",
         ),
+        (
+            "message.text matches vars.huge",
+            "bad regular expression 'a{99999999999999999999}': a repeat count is too large",
+        ),
         ("lower(1)", "'lower()' needs a string, got a number"),
         ("len(1)", "len() needs a string or a list, got a number"),
         ("nope(1)", "cannot call nope() with 1 argument(s)"),
@@ -654,10 +673,23 @@ def test_and_or_short_circuit() -> None:
     ],
 )
 def test_evaluation_errors(text: str, message: str) -> None:
-    facts = {**FACTS, "vars": {**FACTS["vars"], "bad": "("}}
+    facts = {**FACTS, "vars": {**FACTS["vars"], "bad": "(", "huge": "a{99999999999999999999}"}}
     with pytest.raises(EvaluationError) as caught:
         run(text, facts)
     assert str(caught.value) == message
+
+
+def test_a_pattern_nested_too_deeply_is_an_evaluation_error() -> None:
+    facts = {**FACTS, "vars": {"deep": "(" * 600 + "a" + ")" * 600}}
+    with pytest.raises(EvaluationError, match=r"groups nested too deeply$"):
+        run("message.text matches vars.deep", facts)
+
+
+def test_render_data_renders_every_template_into_plain_data() -> None:
+    body = MappingProxyType(
+        {"who": parse_template("{{ contact.name }}!"), "list": (parse_template("a"), 1, None)}
+    )
+    assert render_data(body, FACTS, 0) == {"who": "Ann!", "list": ["a", 1, None]}
 
 
 # --- vocabulary ----------------------------------------------------------------------------

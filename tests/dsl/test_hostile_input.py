@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,3 +79,52 @@ def test_real_flows_with_a_random_part_get_findings_not_a_crash(
     parent[path[-1]] = replacement
     raw = yaml.safe_dump(flow, allow_unicode=True).encode()
     _assert_answered(FlowCompiler().check_source("fuzz.yaml", raw))
+
+
+_FLOW = "id: x\ntrigger:\n  conversation_started:\nstart: a\nsteps:\n  a:\n    end: true\n"
+_DEEP_GROUPS = "(" * 600 + "a" + ")" * 600
+
+
+def _flow_with(step: str) -> str:
+    return _FLOW.replace("    end: true\n", step)
+
+
+# Inputs that once crashed the check or were wrongly reported, each with the rule that now
+# reports it.
+CRASHERS = [
+    ("name: !!bool maybe\n", "yaml-type"),
+    ("name: !!int abc\n", "yaml-type"),
+    ("name: !!int\n", "yaml-type"),
+    ('name: !!float ""\n', "yaml-type"),
+    ("name: 0b_\n", "yaml-type"),
+    ("name: 0x_\n", "yaml-type"),
+    ("name: " + "9" * 5000 + "\n", "yaml-type"),
+    ("name: 0x" + "f" * 4000 + "\n", "yaml-type"),
+    ("name: 1" + ":59" * 3000 + "\n", "yaml-type"),
+    ("id: a\x01b\n", "encoding"),
+    ("<<: {id: x}\n", "yaml-syntax"),
+    ("!weird id: x\n", "yaml-tag"),
+    (
+        _flow_with(f'    say: \'{{{{ "a" matches "{_DEEP_GROUPS}" }}}}\'\n    end: true\n'),
+        "bad-regex",
+    ),
+    (
+        _flow_with('    say: \'{{ "a" matches "a{99999999999999999999}" }}\'\n    end: true\n'),
+        "bad-regex",
+    ),
+    (_flow_with("    wait: " + "9" * 5000 + "s\n    next: a\n"), "schema"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), CRASHERS)
+def test_known_hostile_inputs_get_their_finding(text: str, rule: str) -> None:
+    result = FlowCompiler().check_source("crash.yaml", text.encode())
+    _assert_answered(result)
+    assert rule in {d.rule for d in result.diagnostics}, result.diagnostics
+
+
+@pytest.mark.parametrize("text", [text for text, _ in CRASHERS])
+def test_every_finding_renders_on_its_source(text: str) -> None:
+    result = FlowCompiler().check_source("crash.yaml", text.encode())
+    for diagnostic in result.diagnostics:
+        assert diagnostic.headline() in diagnostic.render(result.source)

@@ -140,3 +140,18 @@ Feature: Expressions in guards and templates are checked at the character
     When it is checked
     Then it reports "hello.yaml:7:14: error: unterminated '{{' [expr-syntax]"
     And it hints "close it with '}}'"
+
+  Scenario: A regular expression with a repeat count too large to compile is found
+    Given a flow file "guard.yaml":
+      """
+      id: guard
+      trigger:
+        message_received:
+          when: 'message.text matches "a{99999999999999999999}"'
+      start: done
+      steps:
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "guard.yaml:4:33: error: bad regular expression: a repeat count is too large [bad-regex]"

@@ -99,3 +99,33 @@ Feature: Many files, and files that are not flows at all
     Given a flow file "huge.yaml" of 3000000 bytes of comments
     When it is checked
     Then it reports "huge.yaml:1:1: error: file is 3,000,080 bytes; flows are limited to 1 MiB [file-size]"
+
+  Scenario: A file named twice is checked once, so it does not clash with itself
+    Given a flow file "greet.yaml":
+      """
+      id: greet
+      trigger:
+        conversation_started:
+      start: done
+      steps:
+        done:
+          end: true
+      """
+    When it is named twice on the command line
+    Then the check passes
+    And it reports "checked 1 file(s): 1 flow(s) ok, 0 error(s), 0 warning(s)"
+
+  Scenario: In a folder, flow files are found whatever the case of their extension
+    Given a flow file "GREET.YAML":
+      """
+      id: greet
+      trigger:
+        conversation_started:
+      start: done
+      steps:
+        done:
+          end: true
+      """
+    When the folder is checked
+    Then the check passes
+    And it reports "checked 1 file(s): 1 flow(s) ok, 0 error(s), 0 warning(s)"

@@ -189,7 +189,7 @@ Feature: Steps and the ways between them are checked before a flow runs
     Then it reports "save.yaml:9:11: error: 'contact.name' cannot be written by a flow [readonly-field]"
     And it hints "flows may write contact.email, contact.phone, contact.remark_name and vars.<name>"
 
-  Scenario: A variable that is read but never set is a warning
+  Scenario: A variable that is read but never set is a warning at the spot it is read
     Given a flow file "vars.yaml":
       """
       id: vars
@@ -202,7 +202,7 @@ Feature: Steps and the ways between them are checked before a flow runs
           end: true
       """
     When it is checked
-    Then it reports "vars.yaml:7:10: warning: vars.code is read but never set [unset-var]"
+    Then it reports "vars.yaml:7:27: warning: vars.code is read but never set [unset-var]"
 
   Scenario: A duration outside its sensible range is an error
     Given a flow file "slow.yaml":
@@ -218,3 +218,147 @@ Feature: Steps and the ways between them are checked before a flow runs
       """
     When it is checked
     Then it reports "slow.yaml:4:12: error: 90d is out of range: use between 10s and 30d [duration-range]"
+
+  Scenario: A zero wait is out of range, not silently no wait
+    Given a flow file "pause.yaml":
+      """
+      id: pause
+      trigger:
+        conversation_started:
+      start: pause
+      steps:
+        pause:
+          wait: 0s
+          next: done
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "pause.yaml:7:11: error: 0s is out of range: use between 1s and 30d [duration-range]"
+
+  Scenario: A zero webhook timeout is out of range, not silently the default
+    Given a flow file "hook.yaml":
+      """
+      id: hook
+      trigger:
+        conversation_started:
+      start: done
+      steps:
+        done:
+          do:
+            - webhook: {url: "https://hooks.example.com/lead", timeout: 0s}
+          end: true
+      """
+    When it is checked
+    Then it reports "hook.yaml:8:67: error: 0s is out of range: use between 1s and 30s [duration-range]"
+
+  Scenario: A branch arm without a target is a step-shape finding only
+    Given a flow file "route.yaml":
+      """
+      id: route
+      trigger:
+        conversation_started:
+      start: route
+      steps:
+        route:
+          branch:
+            - when: visitor.is_new
+            - else: done
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "route.yaml:8:9: error: each branch arm but the last has `when` and `goto`; `else` comes last [step-shape]"
+    And it reports 1 error(s)
+
+  Scenario: A missing step after a broken guard is reported at its goto
+    Given a flow file "route.yaml":
+      """
+      id: route
+      trigger:
+        conversation_started:
+      start: route
+      steps:
+        route:
+          branch:
+            - when: visitor.is_new and
+              goto: welcom
+            - else: done
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "route.yaml:9:15: error: no step named 'welcom' [unknown-step]"
+
+  Scenario: A promo card step cannot also have buttons
+    Given a flow file "card.yaml":
+      """
+      id: card
+      trigger:
+        conversation_started:
+      start: card
+      steps:
+        card:
+          promo_card:
+            title: "15% off"
+            image: "https://example.com/promo.png"
+          buttons:
+            - {label: "No thanks", goto: done}
+          on: {valid: done, invalid: done}
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "card.yaml:6:3: error: a step asks one thing: use ask, buttons or promo_card, not several [step-shape]"
+
+  Scenario: A question's reply is its answer, so `on: reply` there is refused
+    Given a flow file "email.yaml":
+      """
+      id: email
+      trigger:
+        conversation_started:
+      start: ask
+      steps:
+        ask:
+          ask: "Your email?"
+          expect: email
+          on: {valid: done, invalid: done, reply: done}
+        done:
+          end: true
+      """
+    When it is checked
+    Then it reports "email.yaml:6:3: error: `on: reply` is never taken on ask and promo_card steps: the reply is the answer [step-shape]"
+
+  Scenario: The texts of a webhook body are templates, checked like any other
+    Given a flow file "hook.yaml":
+      """
+      id: hook
+      trigger:
+        conversation_started:
+      start: done
+      steps:
+        done:
+          do:
+            - webhook:
+                url: "https://hooks.example.com/lead"
+                body: {lead: {email: "{{ contact.emial }}"}}
+          end: true
+      """
+    When it is checked
+    Then it reports "hook.yaml:10:44: error: unknown field 'emial' on contact [unknown-field]"
+
+  Scenario: A variable read twice in one message is reported once, at its first read
+    Given a flow file "vars.yaml":
+      """
+      id: vars
+      trigger:
+        conversation_started:
+      start: hello
+      steps:
+        hello:
+          say: "{{ vars.code }}, again: {{ vars.code }}"
+          end: true
+      """
+    When it is checked
+    Then it reports "vars.yaml:7:14: warning: vars.code is read but never set [unset-var]"
+    And it reports "checked 1 file(s): 1 flow(s) ok, 0 error(s), 1 warning(s)"

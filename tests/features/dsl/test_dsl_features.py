@@ -48,6 +48,21 @@ def flow_file(
     return [*files, name]
 
 
+@given(parsers.parse('a flow file "{name}" with CRLF line ends:'), target_fixture="files")
+def crlf_flow_file(workdir: Path, name: str, docstring: str) -> list[str]:
+    (workdir / name).write_bytes((docstring + "\n").replace("\n", "\r\n").encode("utf-8"))
+    return [name]
+
+
+@given(
+    parsers.parse('a flow file "{name}" whose name is a number of {digits:d} digits'),
+    target_fixture="files",
+)
+def long_number_flow_file(workdir: Path, name: str, digits: int) -> list[str]:
+    (workdir / name).write_text(f"id: big\nname: {'9' * digits}\n", encoding="utf-8")
+    return [name]
+
+
 @given(parsers.parse('a flow file "{name}" holding the bytes {data}'), target_fixture="files")
 def flow_file_bytes(workdir: Path, name: str, data: str) -> list[str]:
     (workdir / name).write_bytes(bytes.fromhex(data.replace(" ", "")))
@@ -71,6 +86,16 @@ def deep_flow_file(workdir: Path, name: str, depth: int) -> list[str]:
 @when("they are checked together", target_fixture="run")
 def checked(cli_runner: CliRunner, files: list[str]) -> Run:
     return _run(cli_runner, "check", *files)
+
+
+@when("it is named twice on the command line", target_fixture="run")
+def checked_twice(cli_runner: CliRunner, files: list[str]) -> Run:
+    return _run(cli_runner, "check", files[-1], files[-1])
+
+
+@when("the folder is checked", target_fixture="run")
+def folder_checked(cli_runner: CliRunner) -> Run:
+    return _run(cli_runner, "check", ".")
 
 
 @when("it is checked with --strict", target_fixture="run")
