@@ -12,7 +12,7 @@ from typing import Any
 
 from dsl.compiler import CompiledFlow
 from dsl.errors import EvaluationError
-from dsl.evaluate import evaluate, render
+from dsl.evaluate import evaluate, render, render_data
 from dsl.expressions import Template
 from dsl.model import Action, Step
 from engine.context import Context
@@ -252,6 +252,16 @@ def _rendered(runner: StepRunner, run: Run, action: Action) -> bool:
     return True
 
 
+def _webhook(runner: StepRunner, run: Run, action: Action) -> bool:
+    try:
+        body = render_data(action.args["body"], runner.ctx.facts(run.vars), runner.ctx.event.at)
+    except EvaluationError as err:
+        runner.ctx.stop(run, f"error at {action.path}.body: {err}")
+        return False
+    runner.command(run, "webhook", {**action.args, "body": body})
+    return True
+
+
 def _plain(runner: StepRunner, run: Run, action: Action) -> bool:
     runner.command(run, action.kind, dict(action.args))
     return True
@@ -265,6 +275,6 @@ ACTIONS: dict[str, Callable[[StepRunner, Run, Action], bool]] = {
     "assign": _plain,
     "hosting": _plain,
     "email": _rendered,
-    "webhook": _plain,
+    "webhook": _webhook,
     "end_conversation": _plain,
 }

@@ -7,6 +7,7 @@ virtual clock and one visitor; time passes only when a step says so.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -294,6 +295,15 @@ def email_sent(parley_world: World, template: str, address: str) -> None:
     assert {"template": template, "to": address} in [
         {"template": e["template"], "to": e["to"]} for e in emails
     ], f"emails: {emails}"
+
+
+@then(parsers.parse('a webhook to "{url}" is sent with the body {body}'))
+def webhook_sent(parley_world: World, url: str, body: str) -> None:
+    """The flow called a webhook with this JSON body."""
+    hooks = [d for d in parley_world.conversation.done if d["kind"] == "webhook"]
+    assert {"url": url, "body": json.loads(body)} in [
+        {"url": h["url"], "body": h["body"]} for h in hooks
+    ], f"webhooks: {hooks}"
 
 
 @then(parsers.parse('the trace of flow "{flow_id}" says "{text}"'))

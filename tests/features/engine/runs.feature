@@ -187,3 +187,21 @@ Feature: Running a flow for a visitor
     When the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent "Welcome back, Ana (VIP lead)! Anything we can do for you today?"
+
+  Scenario: A webhook's body is filled in from the visitor's facts
+    Given the flow:
+      """
+      id: lead
+      trigger:
+        message_received:
+          keywords: [price]
+      start: notify
+      steps:
+        notify:
+          do:
+            - webhook: {url: "https://hooks.example.com/lead", body: {who: "{{ contact.name }}", hot: true}}
+          end: true
+      """
+    And a new visitor "Ben" on widget
+    When the visitor says "price?"
+    Then a webhook to "https://hooks.example.com/lead" is sent with the body {"who": "Ben", "hot": true}
