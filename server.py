@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from chat.db import database_url, make_engine, session_factory, upgrade
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys
@@ -13,7 +14,7 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
-from web import flows, openapi
+from web import flows, openapi, widget
 from web.errors import register_errors
 from web.services import Services
 
@@ -24,7 +25,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     app = Flask("parley")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
     app.extensions["parley"] = build_services(settings, clock or SystemClock())
-    for blueprint in (flows.blueprint, openapi.blueprint):
+    for blueprint in (flows.blueprint, widget.blueprint, openapi.blueprint):
         app.register_blueprint(blueprint)
     register_errors(app)
     return app
@@ -32,6 +33,8 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
 
 def build_services(settings: Settings, clock: Clock) -> Services:
     """Connect to (or start) Redis, load the flows and build the engine."""
+    url = database_url(settings.database_url, settings.data_dir.resolve())
+    upgrade(url)  # the schema is always the newest migration's
     client, embedded = connect(settings.redis_url, settings.data_dir.resolve())
     keys = Keys(shards=settings.shards)
     registry = FlowRegistry(client, keys)
@@ -46,4 +49,5 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         metrics=Metrics(client, keys),
         events=EventStream(client, keys),
         last_load=report,
+        sessions=session_factory(make_engine(url)),
     )

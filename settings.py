@@ -1,7 +1,8 @@
 """Parley's settings: one typed object read from the environment.
 
-`PARLEY_`-prefixed variables plus `REDIS_URL` (and, with the chat layer, `DATABASE_URL`).
-With `REDIS_URL` unset, Parley runs its own redis-server under the data folder.
+`PARLEY_`-prefixed variables plus `REDIS_URL` and `DATABASE_URL`. With `REDIS_URL` unset,
+Parley runs its own redis-server under the data folder; with `DATABASE_URL` unset, the chat
+data is a SQLite file there.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Settings:
     """Where Parley keeps its state and finds its flows."""
 
     redis_url: str | None = None
+    database_url: str | None = None  # unset: a SQLite file in the data folder
     data_dir: Path = Path("var")
     flows_dir: Path = Path("flows")
     shards: int = DEFAULT_SHARDS
@@ -33,6 +35,7 @@ class Settings:
         env = os.environ if env is None else env
         return cls(
             redis_url=env.get("REDIS_URL") or None,
+            database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
             shards=_positive(env, "PARLEY_SHARDS", DEFAULT_SHARDS),

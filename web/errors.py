@@ -7,6 +7,7 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from chat.errors import ChatError
 from engine.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(err: ApiError) -> Response:
+        return error_response(err.status, err.code, err.message, err.field)
+
+    @app.errorhandler(ChatError)
+    def chat_error(err: ChatError) -> Response:
         return error_response(err.status, err.code, err.message, err.field)
 
     @app.errorhandler(InvalidInput)

@@ -107,6 +107,111 @@ PATHS: dict[str, Any] = {
     },
 }
 
+_CONVERSATION_ID = {
+    "name": "conversation_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+_VISITOR = {
+    "name": "X-Visitor-Token",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the token the widget got when the visitor's first conversation started",
+}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_TEXT_BODY = _body({"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["text"])
+_ACCEPTED = {"202": _json({"type": "object", "properties": {"accepted": {"type": "boolean"}}})}
+
+PATHS.update(
+    {
+        "/widget/conversations": {
+            "post": {
+                "summary": "Start or resume a visitor's widget conversation",
+                "requestBody": _body(
+                    {"visitor_token": {"type": "string"}, "name": {"type": "string"}}, []
+                ),
+                "responses": {
+                    **{
+                        status: _json(
+                            {
+                                "type": "object",
+                                "required": ["conversation_id", "visitor_token"],
+                                "properties": {
+                                    "conversation_id": {"type": "integer"},
+                                    "visitor_token": {"type": "string"},
+                                },
+                            }
+                        )
+                        for status in ("200", "201")
+                    },
+                    **_errors(404, 409, 422),
+                },
+            }
+        },
+        "/widget/conversations/{conversation_id}/messages": {
+            "post": {
+                "summary": "The visitor writes",
+                "parameters": [_CONVERSATION_ID, _VISITOR],
+                "requestBody": _TEXT_BODY,
+                "responses": {
+                    "201": _json(
+                        {"type": "object", "properties": {"message_id": {"type": "integer"}}}
+                    ),
+                    **_errors(404, 422),
+                },
+            },
+            "get": {
+                "summary": "The conversation's messages after a message id",
+                "parameters": [
+                    _CONVERSATION_ID,
+                    _VISITOR,
+                    _query("after", {"type": "integer", "minimum": 0}, "a message id"),
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "messages": {"type": "array", "items": {"type": "object"}}
+                            },
+                        }
+                    ),
+                    **_errors(404, 422),
+                },
+            },
+        },
+        "/widget/conversations/{conversation_id}/clicks": {
+            "post": {
+                "summary": "The visitor clicks a button the bot sent",
+                "parameters": [_CONVERSATION_ID, _VISITOR],
+                "requestBody": _body({"payload": {"type": "string", "minLength": 1}}, ["payload"]),
+                "responses": {**_ACCEPTED, **_errors(404, 422)},
+            }
+        },
+        "/widget/conversations/{conversation_id}/inputs": {
+            "post": {
+                "summary": "The visitor fills a form the bot sent",
+                "parameters": [_CONVERSATION_ID, _VISITOR],
+                "requestBody": _TEXT_BODY,
+                "responses": {**_ACCEPTED, **_errors(404, 422)},
+            }
+        },
+    }
+)
+
 COMPONENTS: dict[str, Any] = {
     "schemas": {
         "Error": _ERROR,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import redis
 from flask import current_app
+from sqlalchemy.orm import Session, sessionmaker
 
 from dsl.pipeline import CheckReport
 from engine.core import Engine
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     events: EventStream
     last_load: CheckReport
+    sessions: sessionmaker[Session]
 
     def reload_flows(self) -> CheckReport:
         """Load the flows folder again; bad files are reported, good flows keep running."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_an_unknown_route_is_a_json_404(client: FlaskClient) -> None:
 def test_the_openapi_document_lists_exactly_the_routes(app: Flask, client: FlaskClient) -> None:
     assert client.get("/openapi.json").get_json() == document()
     routes = {
-        (rule.rule.replace("<", "{").replace(">", "}"), method.lower())
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in ("static", "openapi.openapi_json")
         for method in rule.methods or ()

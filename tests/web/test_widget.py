@@ -1,0 +1,125 @@
+"""The website widget end to end: a visitor meets a flow without Messenger."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from chat.bridge import CommandExecutor
+from chat.models import Workspace
+from engine.worker import Worker
+from server import create_app
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def app(redis_server: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Flask]:
+    shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    settings = Settings(
+        redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=tmp_path / "flows"
+    )
+    app = create_app(settings)
+    with app.extensions["parley"].sessions.begin() as session:
+        session.add(Workspace(name="Acme"))
+    yield app
+    app.extensions["parley"].close()
+
+
+def settle(app: Flask) -> None:
+    """Let the engine and the chat layer work off what is waiting, as the workers would."""
+    services = app.extensions["parley"]
+    worker = Worker(services.engine, "test-engine")
+    executor = CommandExecutor(
+        services.sessions, services.redis, services.engine.store.keys, "test-chat"
+    )
+    while worker.poll() + executor.run_once():
+        pass
+
+
+def start(client: FlaskClient) -> tuple[int, dict[str, str]]:
+    reply = client.post("/widget/conversations", json={"name": "Ben"})
+    assert reply.status_code == 201
+    body = reply.get_json()
+    return body["conversation_id"], {"X-Visitor-Token": body["visitor_token"]}
+
+
+def test_a_new_widget_visitor_sees_the_promo_card(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    settle(app)
+    messages = client.get(f"/widget/conversations/{conversation}/messages", headers=visitor)
+    cards = [m for m in messages.get_json()["messages"] if m["sender"] == "bot"]
+    assert cards[0]["attachments"][0]["title"] == "15% off your first order"
+
+
+def test_the_visitor_fills_the_card_and_the_flow_thanks_them(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    settle(app)
+    reply = client.post(
+        f"/widget/conversations/{conversation}/inputs",
+        headers=visitor,
+        json={"text": "ben@example.com"},
+    )
+    assert reply.status_code == 202
+    settle(app)
+    texts = [
+        m["text"]
+        for m in client.get(
+            f"/widget/conversations/{conversation}/messages", headers=visitor
+        ).get_json()["messages"]
+    ]
+    assert "Done! The code is on its way to ben@example.com." in texts
+
+
+def test_the_same_visitor_resumes_their_ongoing_conversation(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    again = client.post("/widget/conversations", json={"visitor_token": visitor["X-Visitor-Token"]})
+    assert again.status_code == 200
+    assert again.get_json()["conversation_id"] == conversation
+
+
+def test_a_visitor_cannot_read_someone_elses_conversation(app: Flask) -> None:
+    client = app.test_client()
+    conversation, _ = start(client)
+    _, stranger = start(client)
+    reply = client.get(f"/widget/conversations/{conversation}/messages", headers=stranger)
+    assert reply.status_code == 404
+    assert reply.get_json()["error"]["field"] == "conversation_id"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({}, "text"), ({"text": ""}, "text"), ({"text": "hi", "extra": 1}, "extra")],
+)
+def test_a_bad_message_body_names_the_field(
+    app: Flask, body: dict[str, object], field: str
+) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    reply = client.post(
+        f"/widget/conversations/{conversation}/messages", headers=visitor, json=body
+    )
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"] == field
+
+
+def test_a_body_that_is_not_json_is_refused(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    reply = client.post(
+        f"/widget/conversations/{conversation}/messages",
+        headers=visitor,
+        data="text=hi",
+        content_type="text/plain",
+    )
+    assert reply.status_code == 400

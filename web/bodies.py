@@ -1,0 +1,41 @@
+"""Request bodies: JSON objects checked against a JSON Schema before a handler reads them."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import jsonschema
+from flask import request
+
+from web.errors import ApiError
+
+
+@functools.cache
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(json.loads(schema_json))
+
+
+def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """The request's JSON body, valid against `schema`; else a 400/422 naming the field."""
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise ApiError(400, "bad_json", "the body is not JSON", None)
+    body = {} if body is None else body
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is not None:
+        field = ".".join(str(p) for p in error.absolute_path) or _missing(error) or None
+        raise ApiError(422, "invalid", error.message, field)
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid", "the body must be a JSON object", None)
+    return body
+
+
+def _missing(error: jsonschema.ValidationError) -> str | None:
+    if error.validator == "required":  # "'text' is a required property" names the field
+        return error.message.split("'")[1]
+    if error.validator == "additionalProperties":
+        return error.message.split("'")[1]
+    return None
