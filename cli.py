@@ -237,8 +237,8 @@ def serve(host: str, port: int, workers: int) -> None:
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=Worker(services.engine, f"{socket.gethostname()}-{os.getpid()}-{n}").run,
-            args=(stop,),
+            target=services.work,
+            args=(f"{socket.gethostname()}-{os.getpid()}-{n}", stop),
             daemon=True,
         )
         for n in range(workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,12 +10,13 @@ import redis
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
+from chat.bridge import CommandExecutor
 from dsl.pipeline import CheckReport
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
 from engine.redis_server import EmbeddedRedis
-from engine.worker import EventStream
+from engine.worker import EventStream, Worker
 from settings import Settings
 
 
@@ -40,6 +42,14 @@ class Services:
     def flow_files(self) -> list[Path]:
         """The flow files of the last load, good and bad."""
         return [Path(result.path) for result in self.last_load.files]
+
+    def work(self, name: str, stop: threading.Event, idle_wait: float = 0.1) -> None:
+        """Apply events, fire timers and carry out commands until `stop` is set."""
+        worker = Worker(self.engine, name)
+        executor = CommandExecutor(self.sessions, self.redis, self.engine.store.keys, name)
+        while not stop.is_set():
+            if not worker.poll() + executor.run_once():
+                stop.wait(idle_wait)  # bounds how late a timer or a reply can be
 
     def close(self) -> None:
         """Stop what the services started (the embedded Redis)."""
