@@ -156,12 +156,10 @@ class _Builder:
         severity: Severity = "error",
     ) -> None:
         """Record a finding at `path`, or at character `offset` inside its text."""
-        location = (
-            self.document.location(path)
-            if offset is None
-            else self.document.location_in(path, offset)
+        finding = self.document.finding(
+            path, message, rule, hint=hint, severity=severity, offset=offset
         )
-        self.diagnostics.append(Diagnostic(location, severity, message, rule, hint))
+        self.diagnostics.append(finding)
 
     def flow(self, version: str) -> Flow:
         data = self.document.data

@@ -55,11 +55,10 @@ class _Checker:
         offset: int | None = None,
     ) -> None:
         """Record a finding at the value (or its key, or character `offset` in it) at `path`."""
-        if offset is not None:
-            location = self.document.location_in(path, offset)
-        else:
-            location = (self.document.key_location if key else self.document.location)(path)
-        self.diagnostics.append(Diagnostic(location, severity, message, rule, hint))
+        finding = self.document.finding(
+            path, message, rule, hint=hint, severity=severity, key=key, offset=offset
+        )
+        self.diagnostics.append(finding)
 
     def step_shape(self, step: Step, raw: dict[str, Any]) -> None:
         """A step moves on in exactly one way, and its keys belong to that way."""

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from dsl.errors import Diagnostic, FlowCheckError, Location, split_lines
+from dsl.errors import Diagnostic, FlowCheckError, Location, Severity, split_lines
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -93,6 +93,24 @@ class Document:
             if entry is not None:
                 return self._location(entry[0])
         return self.location(path)
+
+    def finding(
+        self,
+        path: Path,
+        message: str,
+        rule: str,
+        *,
+        hint: str | None = None,
+        severity: Severity = "error",
+        key: bool = False,
+        offset: int | None = None,
+    ) -> Diagnostic:
+        """A finding at the value at `path`, at its key, or at character `offset` in it."""
+        if offset is not None:
+            location = self.location_in(path, offset)
+        else:
+            location = (self.key_location if key else self.location)(path)
+        return Diagnostic(location, severity, message, rule, hint)
 
     def location_in(self, path: Path, offset: int) -> Location:
         """The file location of character `offset` inside the text value at `path`.
