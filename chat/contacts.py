@@ -2,6 +2,8 @@
 
 Phones are kept in E.164 ("+442079460958"), emails as email-validator normalises them (domain
 in lower case), remark names stripped. Bad input raises `Invalid` naming the field.
+What a member finds is scoped by `chat.permissions.visible_contacts`: a member limited to their
+own conversations sees only the contacts of those conversations.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from chat.errors import Invalid
-from chat.models import Contact
+from chat.errors import Invalid, NotFound
+from chat.models import Contact, Member
 from chat.paging import check_limit, decode_cursor, encode_cursor
+from chat.permissions import require, visible_contacts
 
 REMARK_NAME_MAX = 100
+EDITABLE = ("remark_name", "phone", "email", "default_region")
 
 
 class Unset(enum.Enum):
@@ -50,6 +54,35 @@ def update_contact(
     contact.remark_name, contact.phone, contact.email = remark, number, address
     session.flush()
     return contact
+
+
+def get_contact(session: Session, member: Member, contact_id: int) -> Contact:
+    """The contact `contact_id` if `member` may see it; `NotFound` otherwise, existing or not."""
+    query = select(Contact).where(Contact.id == contact_id, visible_contacts(member))
+    contact = session.scalars(query).one_or_none()
+    if contact is None:
+        raise NotFound(f"there is no contact {contact_id} that you can see", field="contact_id")
+    return contact
+
+
+def edit_contact(session: Session, member: Member, contact_id: int, **changes: object) -> Contact:
+    """`update_contact` on a contact `member` sees, if they hold `contacts.edit`."""
+    require(member, "contacts.edit")
+    contact = get_contact(session, member, contact_id)
+    return update_contact(session, contact, **_edits(changes))
+
+
+def _edits(changes: dict[str, object]) -> dict[str, str | None]:
+    # Changes may come straight from a request body: refuse what update_contact cannot take.
+    edits: dict[str, str | None] = {}
+    for field, value in changes.items():
+        if field not in EDITABLE:
+            allowed = ", ".join(EDITABLE)
+            raise Invalid(field, f"{field!r} cannot be edited; a contact's fields are {allowed}")
+        if value is not None and not isinstance(value, str):
+            raise Invalid(field, f"{field} is text or null, not {value!r}")
+        edits[field] = value
+    return edits
 
 
 def clean_remark_name(raw: str | None) -> str | None:
@@ -106,7 +139,7 @@ def normalise_email(raw: str | None) -> str | None:
 
 def list_contacts(
     session: Session,
-    workspace_id: int,
+    member: Member,
     *,
     remark_name: str | None = None,
     remark_contains: str | None = None,
@@ -114,12 +147,12 @@ def list_contacts(
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Contact], str | None]:
-    """A page of the workspace's contacts, newest first, and the cursor of the next page.
+    """A page of the contacts `member` may see, newest first, and the cursor of the next page.
 
     `remark_name` matches exactly; `remark_contains` and `search` (name, remark name, email,
     or the digits of a phone) ignore case. The next cursor is None on the last page.
     """
-    query = select(Contact).where(Contact.workspace_id == workspace_id)
+    query = select(Contact).where(visible_contacts(member))
     for condition in _filters(remark_name, remark_contains, search):
         query = query.where(condition)
     if cursor is not None:

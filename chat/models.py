@@ -201,6 +201,8 @@ class Conversation(Base):
         ),
         Index("ix_conversations_workspace_assignee", "workspace_id", "assignee_id"),
         Index("ix_conversations_workspace_received", "workspace_id", "received_at"),
+        # The conversation list's order when no status is chosen (migration 0002).
+        Index("ix_conversations_workspace_activity", "workspace_id", "last_activity_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -6,6 +6,7 @@ chat test on PostgreSQL as well; its `public` schema is dropped and recreated be
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from chat.db import make_engine, session_factory, upgrade
-from chat.models import Contact, Conversation, Workspace
+from chat.models import Contact, Conversation, Member, Workspace
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -95,18 +96,47 @@ def add_contact(session: Session, workspace: Workspace) -> Callable[..., Contact
 def add_conversation(
     session: Session, workspace: Workspace, add_contact: Callable[..., Contact]
 ) -> Callable[..., Conversation]:
-    """Adds a conversation with a new contact, received at T0 unless told otherwise."""
+    """Adds a conversation (with a new contact unless given one), received at T0 unless told."""
 
     def add(**fields: Any) -> Conversation:
+        fields.setdefault("workspace_id", workspace.id)
         fields.setdefault("channel", "messenger")
         fields.setdefault("is_new_visitor", True)
         fields.setdefault("received_at", T0)
         fields.setdefault("last_activity_at", fields["received_at"])
-        conversation = Conversation(
-            workspace_id=workspace.id, contact_id=add_contact(name="Visitor").id, **fields
-        )
+        if "contact_id" not in fields:
+            fields["contact_id"] = add_contact(
+                name="Visitor", workspace_id=fields["workspace_id"]
+            ).id
+        conversation = Conversation(**fields)
         session.add(conversation)
         session.flush()
         return conversation
 
     return add
+
+
+@pytest.fixture
+def add_member(session: Session, workspace: Workspace) -> Callable[..., Member]:
+    """Adds a member to the workspace (or another one): an agent without permissions by default."""
+    numbers = itertools.count(1)
+
+    def add(**fields: Any) -> Member:
+        number = next(numbers)
+        fields.setdefault("workspace_id", workspace.id)
+        fields.setdefault("email", f"member{number}@example.com")
+        fields.setdefault("name", f"Member {number}")
+        fields.setdefault("role", "agent")
+        fields.setdefault("permissions", [])
+        member = Member(**fields)
+        session.add(member)
+        session.flush()
+        return member
+
+    return add
+
+
+@pytest.fixture
+def owner(add_member: Callable[..., Member]) -> Member:
+    """The workspace's owner, who sees and may do everything in it."""
+    return add_member(role="owner", email="owner@example.com", name="Olive Owner")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from chat.contacts import list_contacts, update_contact
 from chat.errors import Invalid
-from chat.models import Contact, Workspace
+from chat.models import Contact, Member, Workspace
 
 AddContact = Callable[..., Contact]
 
@@ -143,31 +143,31 @@ def remarks(contacts: list[Contact]) -> list[str | None]:
 
 
 def test_filter_by_exact_remark_name(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     for remark in ("Anna", "Anna K", "anna"):
         add_contact(remark_name=remark)
-    contacts, _ = list_contacts(session, workspace.id, remark_name="Anna")
+    contacts, _ = list_contacts(session, owner, remark_name="Anna")
     assert remarks(contacts) == ["Anna"]
 
 
 def test_filter_by_remark_name_containing_ignores_case(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     for remark in ("Anna", "JoANNe", "Bob", None):
         add_contact(remark_name=remark)
-    contacts, _ = list_contacts(session, workspace.id, remark_contains="ann")
+    contacts, _ = list_contacts(session, owner, remark_contains="ann")
     assert remarks(contacts) == ["JoANNe", "Anna"]
 
 
 def test_wildcards_in_a_filter_match_themselves(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     add_contact(remark_name="100% loyal")
     add_contact(remark_name="loyal_1")
     add_contact(remark_name="plain")
-    assert remarks(list_contacts(session, workspace.id, remark_contains="%")[0]) == ["100% loyal"]
-    assert remarks(list_contacts(session, workspace.id, search="_")[0]) == ["loyal_1"]
+    assert remarks(list_contacts(session, owner, remark_contains="%")[0]) == ["100% loyal"]
+    assert remarks(list_contacts(session, owner, search="_")[0]) == ["loyal_1"]
 
 
 SEARCHABLE = {
@@ -190,33 +190,33 @@ SEARCHABLE = {
     ],
 )
 def test_search_looks_at_name_remark_email_and_phone(
-    session: Session, workspace: Workspace, add_contact: AddContact, term: str, found: list[str]
+    session: Session, owner: Member, add_contact: AddContact, term: str, found: list[str]
 ) -> None:
     labels = {add_contact(**fields).id: label for label, fields in SEARCHABLE.items()}
-    contacts, _ = list_contacts(session, workspace.id, search=term)
+    contacts, _ = list_contacts(session, owner, search=term)
     assert [labels[contact.id] for contact in contacts] == found
 
 
 def test_contacts_of_other_workspaces_are_not_listed(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     other = Workspace(name="Other")
     session.add(other)
     session.flush()
     add_contact(workspace_id=other.id, remark_name="theirs")
     add_contact(remark_name="ours")
-    assert remarks(list_contacts(session, workspace.id)[0]) == ["ours"]
+    assert remarks(list_contacts(session, owner)[0]) == ["ours"]
 
 
 def test_pages_cover_every_contact_once_newest_first(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     ids = [add_contact(name=f"Visitor {number}").id for number in range(7)]
     seen: list[int] = []
     cursor: str | None = None
     sizes: list[int] = []
     while True:
-        page, cursor = list_contacts(session, workspace.id, cursor=cursor, limit=3)
+        page, cursor = list_contacts(session, owner, cursor=cursor, limit=3)
         seen += [contact.id for contact in page]
         sizes.append(len(page))
         if cursor is None:
@@ -225,41 +225,37 @@ def test_pages_cover_every_contact_once_newest_first(
     assert seen == sorted(ids, reverse=True)
 
 
-def test_paging_keeps_the_filter(
-    session: Session, workspace: Workspace, add_contact: AddContact
-) -> None:
+def test_paging_keeps_the_filter(session: Session, owner: Member, add_contact: AddContact) -> None:
     for number in range(5):
         add_contact(remark_name=f"vip {number}")
         add_contact(remark_name=f"regular {number}")
-    first, cursor = list_contacts(session, workspace.id, remark_contains="VIP", limit=3)
+    first, cursor = list_contacts(session, owner, remark_contains="VIP", limit=3)
     assert cursor is not None
-    rest, last = list_contacts(session, workspace.id, remark_contains="VIP", cursor=cursor)
+    rest, last = list_contacts(session, owner, remark_contains="VIP", cursor=cursor)
     assert remarks(first + rest) == [f"vip {number}" for number in range(4, -1, -1)]
     assert last is None
 
 
 def test_a_page_that_ends_exactly_has_no_next_cursor(
-    session: Session, workspace: Workspace, add_contact: AddContact
+    session: Session, owner: Member, add_contact: AddContact
 ) -> None:
     for _ in range(3):
         add_contact()
-    page, cursor = list_contacts(session, workspace.id, limit=3)
+    page, cursor = list_contacts(session, owner, limit=3)
     assert (len(page), cursor) == (3, None)
 
 
 @pytest.mark.parametrize("cursor", ["nonsense", "", "YmVmb3JlOng", "%%%"])
 def test_a_cursor_parley_did_not_give_is_refused(
-    session: Session, workspace: Workspace, cursor: str
+    session: Session, owner: Member, cursor: str
 ) -> None:
     with pytest.raises(Invalid) as caught:
-        list_contacts(session, workspace.id, cursor=cursor)
+        list_contacts(session, owner, cursor=cursor)
     assert (caught.value.field, caught.value.status) == ("cursor", 422)
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201])
-def test_a_page_size_out_of_range_is_refused(
-    session: Session, workspace: Workspace, limit: int
-) -> None:
+def test_a_page_size_out_of_range_is_refused(session: Session, owner: Member, limit: int) -> None:
     with pytest.raises(Invalid) as caught:
-        list_contacts(session, workspace.id, limit=limit)
+        list_contacts(session, owner, limit=limit)
     assert caught.value.field == "limit"
