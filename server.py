@@ -14,7 +14,7 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
-from web import flows, openapi, widget
+from web import contacts, conversations, flows, members, openapi, widget
 from web.errors import register_errors
 from web.services import Services
 
@@ -25,7 +25,15 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     app = Flask("parley")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
     app.extensions["parley"] = build_services(settings, clock or SystemClock())
-    for blueprint in (flows.blueprint, widget.blueprint, openapi.blueprint):
+    blueprints = (
+        members.blueprint,
+        contacts.blueprint,
+        conversations.blueprint,
+        flows.blueprint,
+        widget.blueprint,
+        openapi.blueprint,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     register_errors(app)
     return app

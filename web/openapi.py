@@ -5,6 +5,7 @@ Written beside the routes rather than generated from them; a test holds the two 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -212,7 +213,223 @@ PATHS.update(
     }
 )
 
+_ID = {"type": "integer"}
+_OBJECT = {"type": "object"}
+_PAGE_ARGS = [
+    _query("cursor", {"type": "string"}, "from the previous page"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+]
+_CONVERSATION_FILTERS = [
+    _query("assignee_id", _ID, "assigned to this member"),
+    _query("received_from", {"type": "string", "format": "date-time"}, "received at or after"),
+    _query("received_to", {"type": "string", "format": "date-time"}, "received before"),
+    _query("tag", {"type": "string"}, "has this conversation tag"),
+    _query("channel", {"enum": ["messenger", "widget"]}, "on this channel"),
+]
+_CHANGED = _json(
+    {
+        "type": "object",
+        "required": ["changed", "fields"],
+        "properties": {"changed": {"type": "boolean"}, "fields": _OBJECT},
+    }
+)
+_AUTH_ERRORS = (401, 403, 404, 409, 422)
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _ID}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    status: str = "200",
+    parameters: Sequence[Any] = (),
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": list(parameters),
+        "responses": {status: ok, **_errors(*_AUTH_ERRORS)},
+        "security": [{"bearer": []}],
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+def _fields(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required or [],
+        "additionalProperties": False,
+    }
+
+
+_MEMBER = _json(_OBJECT)
+_PERMISSION_LIST = {"type": "array", "items": {"type": "string"}}
+PATHS.update(
+    {
+        "/me": {"get": _op("The calling member", _MEMBER)},
+        "/me/settings": {
+            "patch": _op(
+                "The caller's own list settings",
+                _MEMBER,
+                body=_fields(
+                    {
+                        "show_visitor_tags": {"type": "boolean"},
+                        "prefer_remark_name": {"type": "boolean"},
+                    }
+                ),
+            )
+        },
+        "/members": {
+            "get": _op("The workspace's members", _json(_OBJECT)),
+            "post": _op(
+                "Add an admin or agent; their API token is shown once",
+                _MEMBER,
+                status="201",
+                body=_fields(
+                    {
+                        "email": {"type": "string"},
+                        "name": {"type": "string"},
+                        "role": {"enum": ["admin", "agent"]},
+                        "permissions": _PERMISSION_LIST,
+                    },
+                    ["email", "name", "role"],
+                ),
+            ),
+        },
+        "/members/{member_id}/permissions": {
+            "put": _op(
+                "Replace a member's permissions",
+                _MEMBER,
+                parameters=[_path_id("member_id")],
+                body=_fields(
+                    {"permissions": _PERMISSION_LIST, "role": {"enum": ["admin", "agent"]}},
+                    ["permissions"],
+                ),
+            ),
+        },
+        "/contacts": {
+            "get": _op(
+                "Contacts, newest first",
+                _json(_OBJECT),
+                parameters=[
+                    _query("remark_name", {"type": "string"}, "remark name is exactly this"),
+                    _query("remark_contains", {"type": "string"}, "remark name contains this"),
+                    _query("search", {"type": "string"}, "name, remark name, phone or email"),
+                    *_PAGE_ARGS,
+                ],
+            ),
+        },
+        "/contacts/{contact_id}": {
+            "get": _op("One contact", _json(_OBJECT), parameters=[_path_id("contact_id")]),
+            "patch": _op(
+                "Edit remark name, phone, email",
+                _json(_OBJECT),
+                parameters=[_path_id("contact_id")],
+                body=_fields(
+                    {k: {"type": ["string", "null"]} for k in ("remark_name", "phone", "email")}
+                ),
+            ),
+        },
+        "/conversations": {
+            "get": _op(
+                "Conversations, latest activity first",
+                _json(_OBJECT),
+                parameters=[
+                    _query("status", {"enum": ["ongoing", "ended"]}, "ongoing or ended"),
+                    *_CONVERSATION_FILTERS,
+                    *_PAGE_ARGS,
+                ],
+            ),
+        },
+        "/conversations/dashboard": {
+            "get": _op(
+                "Ongoing, ended and total conversations",
+                _json(_OBJECT),
+                parameters=_CONVERSATION_FILTERS,
+            ),
+        },
+        "/conversations/hosting": {
+            "post": _op(
+                "Bot hosting on or off for listed or all assigned conversations",
+                _json(_OBJECT),
+                body=_fields(
+                    {
+                        "on": {"type": "boolean"},
+                        "all": {"type": "boolean"},
+                        "conversation_ids": {"type": "array", "items": _ID},
+                    },
+                    ["on"],
+                ),
+            ),
+        },
+        "/conversations/{conversation_id}": {
+            "get": _op(
+                "One conversation with its figures",
+                _json(_OBJECT),
+                parameters=[_path_id("conversation_id")],
+            ),
+        },
+        "/conversations/{conversation_id}/messages": {
+            "get": _op(
+                "The conversation's messages",
+                _json(_OBJECT),
+                parameters=[_path_id("conversation_id")],
+            ),
+            "post": _op(
+                "An agent replies",
+                _json(_OBJECT),
+                status="201",
+                parameters=[_path_id("conversation_id")],
+                body=_fields({"text": {"type": "string"}}, ["text"]),
+            ),
+        },
+        "/conversations/{conversation_id}/assign": {
+            "post": _op(
+                "Assign to a member, or to no one",
+                _CHANGED,
+                parameters=[_path_id("conversation_id")],
+                body=_fields({"assignee_id": {"type": ["integer", "null"]}}, ["assignee_id"]),
+            ),
+        },
+        "/conversations/{conversation_id}/end": {
+            "post": _op("End the conversation", _CHANGED, parameters=[_path_id("conversation_id")]),
+        },
+        "/conversations/{conversation_id}/tags": {
+            "patch": _op(
+                "Add and remove conversation tags",
+                _CHANGED,
+                parameters=[_path_id("conversation_id")],
+                body=_fields(
+                    {
+                        "add": {"type": "array", "items": {"type": "string"}},
+                        "remove": {"type": "array", "items": {"type": "string"}},
+                    }
+                ),
+            ),
+        },
+    }
+)
+for _flow_path in (
+    "/flows",
+    "/flows/reload",
+    "/flows/{flow_id}/funnel",
+    "/flows/{flow_id}/visitors",
+):
+    for _operation in PATHS[_flow_path].values():
+        _operation["security"] = [{"bearer": []}]
+        _operation["responses"].update(_errors(401, 403))
+
 COMPONENTS: dict[str, Any] = {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     "schemas": {
         "Error": _ERROR,
         "Flow": {
@@ -262,7 +479,7 @@ COMPONENTS: dict[str, Any] = {
                 "steps": {"type": "object", "additionalProperties": {"type": "integer"}},
             },
         },
-    }
+    },
 }
 
 

@@ -51,6 +51,13 @@ class Services:
             if not worker.poll() + executor.run_once():
                 stop.wait(idle_wait)  # bounds how late a timer or a reply can be
 
+    def settle(self, name: str = "settle") -> None:
+        """Work until nothing is left: events applied, commands carried out (tests, tools)."""
+        worker = Worker(self.engine, name)
+        executor = CommandExecutor(self.sessions, self.redis, self.engine.store.keys, name)
+        while worker.poll() + executor.run_once():
+            pass
+
     def close(self) -> None:
         """Stop what the services started (the embedded Redis)."""
         if self.embedded_redis is not None:

@@ -3,47 +3,20 @@
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.events import Event
-from server import create_app
-from settings import Settings
 from web.openapi import document
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def flows_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "flows"
-    shutil.copytree(ROOT / "flows", folder)
-    return folder
-
-
-@pytest.fixture
-def app(
-    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path
-) -> Iterator[Flask]:
-    settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=flows_dir)
-    app = create_app(settings)
-    yield app
-    app.extensions["parley"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def test_the_loaded_flows_are_listed(client: FlaskClient) -> None:
-    body = client.get("/flows").get_json()
+def test_the_loaded_flows_are_listed(client: FlaskClient, owner: dict[str, str]) -> None:
+    body = client.get("/flows", headers=owner).get_json()
     assert sorted(f["id"] for f in body["flows"]) == [
         "handoff",
         "off-platform-follow-up",
@@ -54,16 +27,18 @@ def test_the_loaded_flows_are_listed(client: FlaskClient) -> None:
 
 
 def test_a_bad_file_is_reported_on_reload_while_the_good_flows_keep_running(
-    client: FlaskClient, flows_dir: Path
+    client: FlaskClient, flows_dir: Path, owner: dict[str, str]
 ) -> None:
     (flows_dir / "broken.yaml").write_text("id: broken\ntrigger: {conversation_started: }\n")
-    body = client.post("/flows/reload").get_json()
+    body = client.post("/flows/reload", headers=owner).get_json()
     assert len(body["flows"]) == 4
     assert body["findings"][0]["path"].endswith("broken.yaml")
     assert body["findings"][0]["rule"] == "missing-key"
 
 
-def test_the_funnel_and_visitors_of_a_flow(app: Flask, client: FlaskClient) -> None:
+def test_the_funnel_and_visitors_of_a_flow(
+    app: Flask, client: FlaskClient, owner: dict[str, str]
+) -> None:
     engine = app.extensions["parley"].engine
     engine.handle(
         Event(
@@ -77,9 +52,9 @@ def test_the_funnel_and_visitors_of_a_flow(app: Flask, client: FlaskClient) -> N
             text="agent",
         )
     )
-    funnel = client.get("/flows/handoff/funnel").get_json()
+    funnel = client.get("/flows/handoff/funnel", headers=owner).get_json()
     assert (funnel["triggered_visitors"], funnel["completed_visitors"]) == (1, 1)
-    visitors = client.get("/flows/handoff/visitors?status=completed").get_json()
+    visitors = client.get("/flows/handoff/visitors?status=completed", headers=owner).get_json()
     assert [v["visitor_id"] for v in visitors["visitors"]] == ["v1"]
     assert visitors["next_cursor"] is None
 
@@ -96,9 +71,9 @@ def test_the_funnel_and_visitors_of_a_flow(app: Flask, client: FlaskClient) -> N
     ],
 )
 def test_bad_requests_get_a_json_error_naming_the_field(
-    client: FlaskClient, url: str, status: int, field: str
+    client: FlaskClient, owner: dict[str, str], url: str, status: int, field: str
 ) -> None:
-    response = client.get(url)
+    response = client.get(url, headers=owner)
     assert response.status_code == status
     error = response.get_json()["error"]
     assert error["field"] == field
@@ -109,6 +84,12 @@ def test_an_unknown_route_is_a_json_404(client: FlaskClient) -> None:
     response = client.get("/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_flows_need_a_member(client: FlaskClient) -> None:
+    response = client.get("/flows")
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthenticated"
 
 
 def test_the_openapi_document_lists_exactly_the_routes(app: Flask, client: FlaskClient) -> None:

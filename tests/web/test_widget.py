@@ -2,46 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
-
-from chat.bridge import CommandExecutor
-from chat.models import Workspace
-from engine.worker import Worker
-from server import create_app
-from settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def app(redis_server: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Flask]:
-    shutil.copytree(ROOT / "flows", tmp_path / "flows")
-    settings = Settings(
-        redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=tmp_path / "flows"
-    )
-    app = create_app(settings)
-    with app.extensions["parley"].sessions.begin() as session:
-        session.add(Workspace(name="Acme"))
-    yield app
-    app.extensions["parley"].close()
-
-
-def settle(app: Flask) -> None:
-    """Let the engine and the chat layer work off what is waiting, as the workers would."""
-    services = app.extensions["parley"]
-    worker = Worker(services.engine, "test-engine")
-    executor = CommandExecutor(
-        services.sessions, services.redis, services.engine.store.keys, "test-chat"
-    )
-    while worker.poll() + executor.run_once():
-        pass
 
 
 def start(client: FlaskClient) -> tuple[int, dict[str, str]]:
@@ -51,10 +14,15 @@ def start(client: FlaskClient) -> tuple[int, dict[str, str]]:
     return body["conversation_id"], {"X-Visitor-Token": body["visitor_token"]}
 
 
+@pytest.fixture(autouse=True)
+def workspace(owner_token: str) -> None:
+    """The widget needs a workspace to put visitors in."""
+
+
 def test_a_new_widget_visitor_sees_the_promo_card(app: Flask) -> None:
     client = app.test_client()
     conversation, visitor = start(client)
-    settle(app)
+    app.extensions["parley"].settle()
     messages = client.get(f"/widget/conversations/{conversation}/messages", headers=visitor)
     cards = [m for m in messages.get_json()["messages"] if m["sender"] == "bot"]
     assert cards[0]["attachments"][0]["title"] == "15% off your first order"
@@ -63,14 +31,14 @@ def test_a_new_widget_visitor_sees_the_promo_card(app: Flask) -> None:
 def test_the_visitor_fills_the_card_and_the_flow_thanks_them(app: Flask) -> None:
     client = app.test_client()
     conversation, visitor = start(client)
-    settle(app)
+    app.extensions["parley"].settle()
     reply = client.post(
         f"/widget/conversations/{conversation}/inputs",
         headers=visitor,
         json={"text": "ben@example.com"},
     )
     assert reply.status_code == 202
-    settle(app)
+    app.extensions["parley"].settle()
     texts = [
         m["text"]
         for m in client.get(

@@ -1,0 +1,57 @@
+"""A Parley service per test: real Redis, a SQLite file, the shipped flows, one owner."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from chat.members import create_workspace
+from server import create_app
+from settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped flows that a test may change."""
+    folder = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", folder)
+    return folder
+
+
+@pytest.fixture
+def app(
+    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path
+) -> Iterator[Flask]:
+    """The service, on an empty Redis and a new database."""
+    settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=flows_dir)
+    app = create_app(settings)
+    yield app
+    app.extensions["parley"].close()
+
+
+@pytest.fixture
+def owner_token(app: Flask) -> str:
+    """The API token of the workspace's owner."""
+    with app.extensions["parley"].sessions.begin() as session:
+        _, _, token = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+    return token
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the service."""
+    return app.test_client()
+
+
+@pytest.fixture
+def owner(owner_token: str) -> dict[str, str]:
+    """Request headers that authenticate as the owner."""
+    return {"Authorization": f"Bearer {owner_token}"}

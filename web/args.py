@@ -1,0 +1,49 @@
+"""Query-string values, parsed or refused with a 422 that names the parameter."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from flask import request
+
+from web.errors import ApiError
+
+
+def int_arg(name: str, default: int | None = None, low: int = 0, high: int = 2**53) -> int | None:
+    """A whole number from `?name=`, within [low, high]; `default` when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(422, "invalid", f"{name} must be a whole number from {low} to {high}", name)
+    return int(raw)
+
+
+def time_arg(name: str) -> datetime | None:
+    """An ISO 8601 date and time with a timezone from `?name=` (e.g. 2026-11-25T09:00:00Z)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        message = f"{name} must be an ISO 8601 time with a timezone, like 2026-11-25T09:00:00Z"
+        raise ApiError(422, "invalid", message, name)
+    return value
+
+
+def number_arg(name: str) -> float | None:
+    """A finite number from `?name=`."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ApiError(422, "invalid", f"{name} must be a number", name)
+    return value

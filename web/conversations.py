@@ -1,0 +1,201 @@
+"""Conversations: lists, the dashboard, detail, messages, replies and the agent's actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chat.bridge import event_for
+from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
+from chat.inbox_actions import Change, assign, end_conversation, reply, set_hosting, set_tags
+from chat.models import Member, Message
+from web.args import int_arg, time_arg
+from web.auth import member_request, tell_engine
+from web.bodies import json_body
+
+blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
+
+_REPLY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
+}
+_ASSIGN = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["assignee_id"],
+    "properties": {"assignee_id": {"type": ["integer", "null"]}},
+}
+_TAGS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "add": {"type": "array", "items": {"type": "string"}},
+        "remove": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_HOSTING = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["on"],
+    "properties": {
+        "on": {"type": "boolean"},
+        "conversation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 500},
+        "all": {"type": "boolean"},
+    },
+}
+
+
+@blueprint.get("")
+@member_request
+def index(session: Session, member: Member) -> Response:
+    """The conversations the caller sees, latest activity first, a page at a time."""
+    rows, cursor = list_conversations(
+        session,
+        member,
+        status=request.args.get("status"),
+        cursor=request.args.get("cursor"),
+        limit=int_arg("limit", 50, 1, 200) or 50,
+        **_filters(),
+    )
+    return jsonify({"conversations": [r.to_json() for r in rows], "next_cursor": cursor})
+
+
+@blueprint.get("/dashboard")
+@member_request
+def counts(session: Session, member: Member) -> Response:
+    """Ongoing, ended and total conversations under the same filters as the list."""
+    return jsonify(dashboard(session, member, **_filters()))
+
+
+@blueprint.get("/<int:conversation_id>")
+@member_request
+def detail(session: Session, member: Member, conversation_id: int) -> Response:
+    """One conversation with its figures."""
+    return jsonify(get_conversation(session, member, conversation_id).to_json())
+
+
+@blueprint.get("/<int:conversation_id>/messages")
+@member_request
+def messages(session: Session, member: Member, conversation_id: int) -> Response:
+    """The conversation's messages, oldest first."""
+    find_conversation(session, member, conversation_id)
+    found = session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+    ).all()
+    return jsonify({"messages": [_message(m) for m in found]})
+
+
+@blueprint.post("/<int:conversation_id>/messages")
+@member_request
+def send(session: Session, member: Member, conversation_id: int) -> tuple[Response, int]:
+    """An agent replies."""
+    text = json_body(_REPLY)["text"]
+    conversation = find_conversation(session, member, conversation_id)
+    message = reply(session, member, conversation, text, _now())
+    tell_engine(
+        event_for(
+            conversation, "message.sent", _now(), f"reply:{message.id}", sender="agent", text=text
+        )
+    )
+    return jsonify(_message(message)), 201
+
+
+@blueprint.post("/<int:conversation_id>/assign")
+@member_request
+def give(session: Session, member: Member, conversation_id: int) -> Response:
+    """Assign the conversation to a member, or to no one (`null`)."""
+    assignee = json_body(_ASSIGN)["assignee_id"]
+    conversation = find_conversation(session, member, conversation_id)
+    return _changed(assign(session, member, conversation, assignee))
+
+
+@blueprint.post("/<int:conversation_id>/end")
+@member_request
+def close(session: Session, member: Member, conversation_id: int) -> Response:
+    """End the conversation."""
+    conversation = find_conversation(session, member, conversation_id)
+    return _changed(end_conversation(session, member, conversation))
+
+
+@blueprint.patch("/<int:conversation_id>/tags")
+@member_request
+def tags(session: Session, member: Member, conversation_id: int) -> Response:
+    """Add and remove conversation tags (needs conversation_tags.manage)."""
+    body = json_body(_TAGS)
+    conversation = find_conversation(session, member, conversation_id)
+    return _changed(
+        set_tags(session, member, conversation, body.get("add", []), body.get("remove", []))
+    )
+
+
+@blueprint.post("/hosting")
+@member_request
+def hosting(session: Session, member: Member) -> Response:
+    """Turn bot hosting on or off for listed conversations, or all assigned ones (`all`)."""
+    body = json_body(_HOSTING)
+    changed = set_hosting(
+        session,
+        member,
+        conversation_ids=body.get("conversation_ids"),
+        all_assigned=body.get("all", False),
+        on=body["on"],
+    )
+    for conversation in changed:
+        tell_engine(
+            event_for(
+                conversation,
+                "conversation.hosting_changed",
+                _now(),
+                f"hosting:{conversation.id}:{body['on']}:{_now().timestamp()}",
+            )
+        )
+    return jsonify({"changed": len(changed), "conversation_ids": [c.id for c in changed]})
+
+
+def _changed(change: Change) -> Response:
+    if change.event is not None:
+        at = _now()
+        tell_engine(
+            event_for(
+                change.conversation,
+                change.event,
+                at,
+                f"{change.event}:{change.conversation.id}:{at.timestamp()}",
+            )
+        )
+    return jsonify(
+        {"changed": change.changed, "fields": {k: list(v) for k, v in change.fields.items()}}
+    )
+
+
+def _filters() -> dict[str, Any]:
+    return {
+        "assignee_id": int_arg("assignee_id"),
+        "received_from": time_arg("received_from"),
+        "received_to": time_arg("received_to"),
+        "tag": request.args.get("tag"),
+        "channel": request.args.get("channel"),
+    }
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sender": message.sender,
+        "member_id": message.member_id,
+        "flow_id": message.flow_id,
+        "text": message.text,
+        "attachments": message.attachments,
+        "off_platform": message.off_platform,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
