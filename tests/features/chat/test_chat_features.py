@@ -16,7 +16,7 @@ from pytest_bdd import given, parsers, scenarios, then, when
 
 from chat.conversations import record_message
 from chat.members import add_member, create_workspace, issue_token
-from chat.models import Contact, Conversation, Workspace
+from chat.models import Contact, Conversation, Sender, Workspace
 from server import create_app
 from settings import Settings
 
@@ -108,7 +108,7 @@ def a_conversation(
 @given(parsers.parse('in the conversation with "{visitor}" {sender} wrote at {time}'))
 def a_message(team: Team, visitor: str, sender: str, time: str) -> None:
     at = datetime.fromisoformat(f"2026-11-20T{time}:00+00:00")
-    kinds = {"the visitor": "visitor", "the bot": "bot"}
+    kinds: dict[str, Sender] = {"the visitor": "visitor", "the bot": "bot"}
     with team.app.extensions["parley"].sessions.begin() as session:
         conversation = session.get(Conversation, team.conversations[visitor])
         assert conversation is not None
