@@ -32,7 +32,7 @@ from engine.worker import Worker
 from flowtest.runner import run_features
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
-from server import create_app
+from server import create_app, first_start
 from settings import Settings
 
 
@@ -234,6 +234,10 @@ def serve(host: str, port: int, workers: int) -> None:
     app = create_app()
     services = app.extensions["parley"]
     _print_report(services.last_load)
+    token = first_start(services)
+    if token is not None:
+        click.echo(f"Created the workspace owner {services.settings.owner_email}.")
+        click.echo(f"Their API token, shown only this once: {token}")
     stop = threading.Event()
     threads = [
         threading.Thread(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import select
 
 from chat.db import database_url, make_engine, session_factory, upgrade
+from chat.members import create_workspace
+from chat.models import Workspace
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys
@@ -59,3 +62,12 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         last_load=report,
         sessions=session_factory(make_engine(url)),
     )
+
+
+def first_start(services: Services) -> str | None:
+    """On an empty database, create the workspace and its owner; their API token, once."""
+    with services.sessions.begin() as session:
+        if session.scalars(select(Workspace.id)).first() is not None:
+            return None
+        _, _, token = create_workspace(session, "Parley", services.settings.owner_email, "Owner")
+    return token

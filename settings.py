@@ -28,6 +28,7 @@ class Settings:
     data_dir: Path = Path("var")
     flows_dir: Path = Path("flows")
     shards: int = DEFAULT_SHARDS
+    owner_email: str = "owner@example.com"  # the first start creates this owner
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +40,7 @@ class Settings:
             data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
             shards=_positive(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
+            owner_email=env.get("PARLEY_OWNER_EMAIL", "owner@example.com"),
         )
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.events import Event
+from server import first_start
 from web.openapi import document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +104,13 @@ def test_the_openapi_document_lists_exactly_the_routes(app: Flask, client: Flask
     }
     documented = {(path, method) for path, ops in document()["paths"].items() for method in ops}
     assert routes == documented
+
+
+def test_the_first_start_creates_the_owner_once(app: Flask) -> None:
+    services = app.extensions["parley"]
+    token = first_start(services)
+    assert token is not None
+    assert token.startswith("pk_")
+    assert first_start(services) is None
+    me = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert (me["email"], me["role"]) == ("owner@example.com", "owner")
