@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter, Map
 
 from chat.db import database_url, make_engine, session_factory, upgrade
 from chat.members import create_workspace
@@ -18,6 +19,7 @@ from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
 from web import contacts, conversations, flows, members, openapi, widget
+from web.args import MAX_ID
 from web.errors import register_errors
 from web.services import Services
 
@@ -26,6 +28,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     """The Flask app, with Redis, the engine and the flows wired in."""
     settings = config or Settings.from_env()
     app = Flask("parley")
+    app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
     app.extensions["parley"] = build_services(settings, clock or SystemClock())
     blueprints = (
@@ -40,6 +43,13 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         app.register_blueprint(blueprint)
     register_errors(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """Path ids: whole numbers a database can hold; anything larger is simply not found."""
+
+    def __init__(self, url_map: Map) -> None:
+        super().__init__(url_map, max=MAX_ID)
 
 
 def build_services(settings: Settings, clock: Clock) -> Services:

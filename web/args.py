@@ -9,8 +9,10 @@ from flask import request
 
 from web.errors import ApiError
 
+MAX_ID = 2**53  # ids and counts beyond this fit no database column and no JSON number
 
-def int_arg(name: str, default: int | None = None, low: int = 0, high: int = 2**53) -> int | None:
+
+def int_arg(name: str, default: int | None = None, low: int = 0, high: int = MAX_ID) -> int | None:
     """A whole number from `?name=`, within [low, high]; `default` when absent."""
     raw = request.args.get(name)
     if raw is None:

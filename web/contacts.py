@@ -44,14 +44,14 @@ def index(session: Session, member: Member) -> Response:
     return jsonify({"contacts": [_contact(c, member) for c in found], "next_cursor": cursor})
 
 
-@blueprint.get("/<int:contact_id>")
+@blueprint.get("/<id:contact_id>")
 @member_request
 def detail(session: Session, member: Member, contact_id: int) -> Response:
     """One contact."""
     return jsonify(_contact(get_contact(session, member, contact_id), member))
 
 
-@blueprint.patch("/<int:contact_id>")
+@blueprint.patch("/<id:contact_id>")
 @member_request
 def edit(session: Session, member: Member, contact_id: int) -> Response:
     """Change the remark name, phone or email (needs contacts.edit); null clears one."""

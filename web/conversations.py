@@ -13,7 +13,7 @@ from chat.bridge import event_for
 from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
 from chat.inbox_actions import Change, assign, end_conversation, reply, set_hosting, set_tags
 from chat.models import Member, Message
-from web.args import int_arg, time_arg
+from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request, tell_engine
 from web.bodies import json_body
 
@@ -29,7 +29,7 @@ _ASSIGN = {
     "type": "object",
     "additionalProperties": False,
     "required": ["assignee_id"],
-    "properties": {"assignee_id": {"type": ["integer", "null"]}},
+    "properties": {"assignee_id": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}},
 }
 _TAGS = {
     "type": "object",
@@ -45,7 +45,11 @@ _HOSTING = {
     "required": ["on"],
     "properties": {
         "on": {"type": "boolean"},
-        "conversation_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 500},
+        "conversation_ids": {
+            "type": "array",
+            "maxItems": 500,
+            "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        },
         "all": {"type": "boolean"},
     },
 }
@@ -73,14 +77,14 @@ def counts(session: Session, member: Member) -> Response:
     return jsonify(dashboard(session, member, **_filters()))
 
 
-@blueprint.get("/<int:conversation_id>")
+@blueprint.get("/<id:conversation_id>")
 @member_request
 def detail(session: Session, member: Member, conversation_id: int) -> Response:
     """One conversation with its figures."""
     return jsonify(get_conversation(session, member, conversation_id).to_json())
 
 
-@blueprint.get("/<int:conversation_id>/messages")
+@blueprint.get("/<id:conversation_id>/messages")
 @member_request
 def messages(session: Session, member: Member, conversation_id: int) -> Response:
     """The conversation's messages, oldest first."""
@@ -91,7 +95,7 @@ def messages(session: Session, member: Member, conversation_id: int) -> Response
     return jsonify({"messages": [_message(m) for m in found]})
 
 
-@blueprint.post("/<int:conversation_id>/messages")
+@blueprint.post("/<id:conversation_id>/messages")
 @member_request
 def send(session: Session, member: Member, conversation_id: int) -> tuple[Response, int]:
     """An agent replies."""
@@ -106,7 +110,7 @@ def send(session: Session, member: Member, conversation_id: int) -> tuple[Respon
     return jsonify(_message(message)), 201
 
 
-@blueprint.post("/<int:conversation_id>/assign")
+@blueprint.post("/<id:conversation_id>/assign")
 @member_request
 def give(session: Session, member: Member, conversation_id: int) -> Response:
     """Assign the conversation to a member, or to no one (`null`)."""
@@ -115,7 +119,7 @@ def give(session: Session, member: Member, conversation_id: int) -> Response:
     return _changed(assign(session, member, conversation, assignee))
 
 
-@blueprint.post("/<int:conversation_id>/end")
+@blueprint.post("/<id:conversation_id>/end")
 @member_request
 def close(session: Session, member: Member, conversation_id: int) -> Response:
     """End the conversation."""
@@ -123,7 +127,7 @@ def close(session: Session, member: Member, conversation_id: int) -> Response:
     return _changed(end_conversation(session, member, conversation))
 
 
-@blueprint.patch("/<int:conversation_id>/tags")
+@blueprint.patch("/<id:conversation_id>/tags")
 @member_request
 def tags(session: Session, member: Member, conversation_id: int) -> Response:
     """Add and remove conversation tags (needs conversation_tags.manage)."""

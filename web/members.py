@@ -91,7 +91,7 @@ def create(session: Session, member: Member) -> tuple[Response, int]:
     return jsonify({**_member(added), "api_token": issue_token(session, added)}), 201
 
 
-@blueprint.put("/members/<int:member_id>/permissions")
+@blueprint.put("/members/<id:member_id>/permissions")
 @member_request
 def permissions(session: Session, member: Member, member_id: int) -> Response:
     """Replace a member's permissions (and role); owner or admin only."""

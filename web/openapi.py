@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from web.args import MAX_ID
+
 blueprint = Blueprint("openapi", __name__)
 
 _ERROR = {
@@ -112,7 +114,7 @@ _CONVERSATION_ID = {
     "name": "conversation_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
 }
 _VISITOR = {
     "name": "X-Visitor-Token",
@@ -213,7 +215,7 @@ PATHS.update(
     }
 )
 
-_ID = {"type": "integer"}
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 _OBJECT = {"type": "object"}
 _PAGE_ARGS = [
     _query("cursor", {"type": "string"}, "from the previous page"),
@@ -397,7 +399,10 @@ PATHS.update(
                 "Assign to a member, or to no one",
                 _CHANGED,
                 parameters=[_path_id("conversation_id")],
-                body=_fields({"assignee_id": {"type": ["integer", "null"]}}, ["assignee_id"]),
+                body=_fields(
+                    {"assignee_id": {"type": ["integer", "null"], "maximum": MAX_ID}},
+                    ["assignee_id"],
+                ),
             ),
         },
         "/conversations/{conversation_id}/end": {

@@ -61,7 +61,7 @@ def start() -> tuple[Response, int]:
     return jsonify(reply), 201 if started else 200
 
 
-@blueprint.post("/conversations/<int:conversation_id>/messages")
+@blueprint.post("/conversations/<id:conversation_id>/messages")
 def write(conversation_id: int) -> tuple[Response, int]:
     """The visitor writes a message."""
     text = json_body(_TEXT)["text"]
@@ -80,21 +80,21 @@ def write(conversation_id: int) -> tuple[Response, int]:
     return jsonify(reply), 201
 
 
-@blueprint.post("/conversations/<int:conversation_id>/clicks")
+@blueprint.post("/conversations/<id:conversation_id>/clicks")
 def click(conversation_id: int) -> tuple[Response, int]:
     """The visitor clicks a button the bot sent (its payload comes back as it was)."""
     payload = json_body(_CLICK)["payload"]
     return _visitor_event(conversation_id, "button.clicked", payload=payload)
 
 
-@blueprint.post("/conversations/<int:conversation_id>/inputs")
+@blueprint.post("/conversations/<id:conversation_id>/inputs")
 def submit(conversation_id: int) -> tuple[Response, int]:
     """The visitor fills a form the bot sent, such as a promo card's email field."""
     text = json_body(_TEXT)["text"]
     return _visitor_event(conversation_id, "input.submitted", text=text)
 
 
-@blueprint.get("/conversations/<int:conversation_id>/messages")
+@blueprint.get("/conversations/<id:conversation_id>/messages")
 def read(conversation_id: int) -> Response:
     """The conversation's messages after message id `after` (0: from the start)."""
     after = request.args.get("after", "0")
