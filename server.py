@@ -20,6 +20,7 @@ from engine.worker import EventStream
 from settings import Settings
 from web import contacts, conversations, flows, members, openapi, widget
 from web.args import MAX_ID
+from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
 from web.services import Services
 
@@ -41,6 +42,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.before_request(refuse_nul_in_request)
     register_errors(app)
     return app
 

@@ -1,9 +1,25 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite.
+
+Databases: every test that takes `db_url` runs on a SQLite file and, when TEST_DATABASE_URL is
+set (such as postgresql+psycopg://postgres@127.0.0.1:5432/test), on PostgreSQL as well; its
+`public` schema is dropped and recreated before each test.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+from sqlalchemy import create_engine
+
+# Developers' runs explore new random inputs; CI replays a fixed set, so main never turns red
+# by chance (a failure found locally is kept as a test case instead).
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
@@ -13,3 +29,27 @@ def cli_runner() -> CliRunner:
 
 
 pytest_plugins = ["flowtest.plugin"]
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file in tmp_path, or PostgreSQL with a fresh schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'parley.db'}"
+    assert POSTGRES_URL is not None
+    reset_schema(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def reset_schema(url: str) -> None:
+    """Drop everything in PostgreSQL's public schema."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()

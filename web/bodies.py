@@ -30,7 +30,27 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(422, "invalid", error.message, field)
     if not isinstance(body, dict):
         raise ApiError(422, "invalid", "the body must be a JSON object", None)
+    _refuse_nul(body, "")
     return body
+
+
+def refuse_nul_in_request() -> None:
+    """Refuse NUL characters in query parameters and headers (no database stores them)."""
+    for name, value in [*request.args.items(), *request.headers.items()]:
+        if "\x00" in value:
+            raise ApiError(422, "invalid", f"{name} contains a NUL character", name)
+
+
+def _refuse_nul(value: Any, path: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ApiError(422, "invalid", "text may not contain NUL characters", path or None)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key, path)
+            _refuse_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul(item, f"{path}[{index}]")
 
 
 def _missing(error: jsonschema.ValidationError) -> str | None:

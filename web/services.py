@@ -8,6 +8,7 @@ from pathlib import Path
 
 import redis
 from flask import current_app
+from sqlalchemy import Engine as Database
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.bridge import CommandExecutor
@@ -59,7 +60,10 @@ class Services:
             pass
 
     def close(self) -> None:
-        """Stop what the services started (the embedded Redis)."""
+        """Close the database pool and stop what the services started (the embedded Redis)."""
+        bind = self.sessions.kw.get("bind")
+        if isinstance(bind, Database):
+            bind.dispose()
         if self.embedded_redis is not None:
             self.embedded_redis.stop()
 

@@ -1,50 +1,20 @@
-"""Fixtures of the chat tests: a migrated database per test, SQLite and, if set, PostgreSQL.
-
-Set TEST_DATABASE_URL (such as postgresql+psycopg://postgres@127.0.0.1:5432/test) to run every
-chat test on PostgreSQL as well; its `public` schema is dropped and recreated before each test.
-"""
+"""Fixtures of the chat tests: a migrated database per test (see `db_url` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from chat.db import make_engine, session_factory, upgrade
 from chat.models import Contact, Conversation, Member, Workspace
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
-BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a SQLite file in tmp_path, or PostgreSQL with a fresh schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'parley.db'}"
-    assert POSTGRES_URL is not None
-    reset_schema(POSTGRES_URL)
-    return POSTGRES_URL
-
-
-def reset_schema(url: str) -> None:
-    """Drop everything in PostgreSQL's public schema."""
-    engine = create_engine(url)
-    try:
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

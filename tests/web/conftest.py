@@ -28,10 +28,15 @@ def flows_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(
-    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path
+    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path, db_url: str
 ) -> Iterator[Flask]:
-    """The service, on an empty Redis and a new database."""
-    settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=flows_dir)
+    """The service, on an empty Redis and a new database (SQLite, and PostgreSQL if set)."""
+    settings = Settings(
+        redis_url=redis_server,
+        database_url=db_url,
+        data_dir=tmp_path / "var",
+        flows_dir=flows_dir,
+    )
     app = create_app(settings)
     yield app
     app.extensions["parley"].close()

@@ -25,6 +25,7 @@ def test_the_api_keeps_its_documented_promises(app: Flask, owner: dict[str, str]
         @given(case=operation.as_strategy())
         @settings(
             max_examples=CASES_PER_OPERATION,
+            derandomize=True,  # the same cases every run: CI must not turn red by chance
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),

@@ -91,3 +91,13 @@ def test_a_body_that_is_not_json_is_refused(app: Flask) -> None:
         content_type="text/plain",
     )
     assert reply.status_code == 400
+
+
+def test_text_with_a_nul_character_is_refused(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    reply = client.post(
+        f"/widget/conversations/{conversation}/messages", headers=visitor, json={"text": "a\x00b"}
+    )
+    assert reply.status_code == 422
+    assert reply.get_json()["error"]["field"] == "text"

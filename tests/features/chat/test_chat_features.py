@@ -48,6 +48,8 @@ class Team:
 
 @pytest.fixture
 def team(redis_server: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[Team]:
+    # SQLite: steps request fixtures by name, which pytest cannot parametrize; the chat and
+    # web tests run on PostgreSQL too
     settings = Settings(redis_url=redis_server, data_dir=tmp_path / "var", flows_dir=ROOT / "flows")
     app = create_app(settings)
     team = Team(app, app.test_client())
