@@ -21,18 +21,16 @@ from dsl.errors import FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler
 from dsl.structure import flow_schema
-from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys
 from engine.metrics import Metrics, prometheus_text
 from engine.ports import SystemClock
 from engine.redis_server import connect
 from engine.store import RedisStore
-from engine.worker import Worker
 from flowtest.runner import run_features
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
-from server import create_app, first_start
+from server import build_services, create_app, first_start
 from settings import Settings
 
 
@@ -158,19 +156,17 @@ def trace(visitor: str) -> None:
 @main.command()
 @click.option("--name", default=lambda: f"{socket.gethostname()}-{os.getpid()}")
 def worker(name: str) -> None:
-    """Consume events and fire timers until stopped (run as many as you like)."""
-    settings = Settings.from_env()
-    with _redis(settings) as client:
-        keys = Keys(shards=settings.shards)
-        flows = FlowRegistry(client, keys)
-        report = flows.load([settings.flows_dir])
-        _print_report(report)
-        engine = Engine(RedisStore(client, keys), flows, SystemClock())
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        click.echo(f"worker {name}: {len(flows.current())} flow(s); Ctrl-C stops")
-        Worker(engine, name).run(stop)
+    """Apply events, fire timers and carry out commands until stopped (run many)."""
+    services = build_services(Settings.from_env(), SystemClock())
+    _print_report(services.last_load)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"worker {name}: {len(services.flows.current())} flow(s); Ctrl-C stops")
+    try:
+        services.work(name, stop)
+    finally:
+        services.close()
 
 
 @main.command(name="test", context_settings={"ignore_unknown_options": True})
