@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +118,34 @@ class CommandExecutor:
                 )
         if news is not None:
             self.events.publish(news)
+        if first_time and command["kind"] == "webhook":
+            call_webhook(command)  # after the commit: no network wait holds the database
+
+
+def call_webhook(command: dict[str, Any]) -> bool:
+    """POST a flow's webhook body as JSON; at most once per command, failures are logged."""
+    args = command["args"]
+    body = json.dumps(
+        {
+            "flow": command["flow"],
+            "visitor_id": command["visitor_id"],
+            "conversation_id": command["conversation_id"],
+            "data": args["body"],
+        }
+    )
+    request = urllib.request.Request(
+        args["url"],
+        data=body.encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "Parley"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args["timeout"]) as response:
+            status: int = response.status
+            return 200 <= status < 300
+    except (urllib.error.URLError, TimeoutError, ValueError) as err:
+        log.warning("webhook %s of flow %s failed: %s", args["url"], command["flow"], err)
+        return False
 
 
 def _now() -> datetime:
@@ -209,9 +239,15 @@ def _end(
 def _not_carried_out(
     session: Session, conversation: Conversation, command: dict[str, Any], first: bool
 ) -> EventType | None:
-    # email and webhook adapters arrive with the notification work; until then say so
+    # the email adapter arrives with the notification work (SMTP); until then say so
     log.warning("no adapter carries out %s commands yet (%s)", command["kind"], command["key"])
     return None
+
+
+def _after_commit(
+    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
+) -> EventType | None:
+    return None  # carried out once the transaction has committed (see `execute`)
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -224,4 +260,5 @@ _HANDLERS: dict[str, Handler] = {
     "assign": _assign,
     "hosting": _hosting,
     "end_conversation": _end,
+    "webhook": _after_commit,
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import redis
@@ -78,3 +81,55 @@ def test_a_command_delivered_twice_acts_once(
     executor.execute(command)
     with session_factory(engine)() as check:
         assert len(check.scalars(select(Message)).all()) == 1
+
+
+def test_a_webhook_is_posted_once_to_its_address(
+    engine: SqlEngine,
+    session: Session,
+    redis_client: redis.Redis,
+    add_conversation: Callable[..., Conversation],
+) -> None:
+    received: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            received.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            """Quiet."""
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conversation = add_conversation(channel="widget")
+        session.commit()
+        executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+        command = {
+            "key": "contact-1:e2:0",
+            "kind": "webhook",
+            "visitor_id": "contact-1",
+            "conversation_id": str(conversation.id),
+            "flow": "lead",
+            "args": {
+                "url": f"http://127.0.0.1:{server.server_port}/lead",
+                "timeout": 5,
+                "body": {"who": "Ben"},
+            },
+        }
+        executor.execute(command)
+        executor.execute(command)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == [
+        {
+            "flow": "lead",
+            "visitor_id": "contact-1",
+            "conversation_id": str(conversation.id),
+            "data": {"who": "Ben"},
+        }
+    ]
