@@ -19,12 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
-from chat.models import Contact, Conversation, ExecutedCommand
+from chat.models import Contact, Conversation, ExecutedCommand, Member
 from engine.events import Event, EventType
 from engine.keys import Keys
 from engine.worker import EventStream
@@ -106,10 +107,11 @@ class CommandExecutor:
                 log.warning("command %s for a conversation that is gone", command["key"])
                 return
             first_time = session.get(ExecutedCommand, command["key"]) is None
-            kind = _HANDLERS.get(command["kind"], _not_carried_out)(
-                session, conversation, command, first_time
-            )
+            # a redelivered command changes nothing (an old hosting switch must not undo a
+            # later one); it only publishes its news again, which the engine recognises
+            kind = _NEWS.get(command["kind"])
             if first_time:
+                _HANDLERS.get(command["kind"], _not_carried_out)(session, conversation, command)
                 session.add(ExecutedCommand(key=command["key"]))
             news = None
             if kind is not None:
@@ -158,42 +160,33 @@ def _news_fields(command: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-Handler = Callable[[Session, Conversation, dict[str, Any], bool], EventType | None]
+Handler = Callable[[Session, Conversation, dict[str, Any]], None]
 _MESSAGES = ("say", "ask", "promo_card")
 
 
-def _message(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
-    if first:
-        args = command["args"]
-        record_message(
-            session,
-            conversation,
-            sender="bot",
-            text=args.get("text", ""),
-            flow_id=command["flow"],
-            attachments=[{"type": command["kind"], **args}],
-            at=_now(),
-        )
-    return "message.sent"
+def _message(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+    args = command["args"]
+    record_message(
+        session,
+        conversation,
+        sender="bot",
+        text=args.get("text", ""),
+        flow_id=command["flow"],
+        attachments=[{"type": command["kind"], **args}],
+        at=_now(),
+    )
 
 
-def _tags(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _tags(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     tags = conversation.contact.tags
     for tag in command["args"]["tags"]:
         if command["kind"] == "tag" and tag not in tags:
             tags.append(tag)
         elif command["kind"] == "untag" and tag in tags:
             tags.remove(tag)
-    return None
 
 
-def _set_field(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _set_field(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     name = command["args"]["field"].split(".", 1)[1]
     value = command["args"]["value"]
     try:
@@ -202,52 +195,61 @@ def _set_field(
         )
     except ChatError as err:  # a visitor's answer the chat data refuses stays unsaved, logged
         log.warning("flow %s could not set contact.%s: %s", command["flow"], name, err)
-    return None
 
 
-def _assign(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _assign(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     agent = command["args"].get("agent")
-    if agent is not None and str(agent).isdigit():
-        conversation.assignee_id = int(agent)
-        return "conversation.assigned"
+    member = _member(session, conversation.workspace_id, agent) if agent else None
+    if member is not None:
+        conversation.assignee_id = member.id
+        return
+    if agent:
+        log.warning("flow %s assigns to %r, who is no member here", command["flow"], agent)
+        return
     # Teams are not modelled yet: the team goes on the conversation as a tag `team:<name>`
     # so agents can filter on it, and the conversation stays unassigned.
-    tag = f"team:{command['args'].get('team') or agent}"
+    tag = f"team:{command['args'].get('team')}"
     if tag not in conversation.tags:
         conversation.tags.append(tag)
-    return None
 
 
-def _hosting(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _member(session: Session, workspace_id: int, agent: object) -> Member | None:
+    """The member a flow names, by email or by id, in the conversation's workspace."""
+    text = str(agent).strip()
+    found = select(Member).where(Member.workspace_id == workspace_id)
+    if text.isdigit():
+        return session.scalars(found.where(Member.id == int(text))).first()
+    return session.scalars(found.where(func.lower(Member.email) == text.lower())).first()
+
+
+def _hosting(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     conversation.hosting = bool(command["args"]["on"])
-    return "conversation.hosting_changed"
 
 
-def _end(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _end(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     if conversation.status != "ended":
         conversation.status = "ended"
         conversation.ended_at = _now()
-    return "conversation.ended"
 
 
-def _not_carried_out(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
+def _not_carried_out(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     # the email adapter arrives with the notification work (SMTP); until then say so
     log.warning("no adapter carries out %s commands yet (%s)", command["kind"], command["key"])
-    return None
 
 
-def _after_commit(
-    session: Session, conversation: Conversation, command: dict[str, Any], first: bool
-) -> EventType | None:
-    return None  # carried out once the transaction has committed (see `execute`)
+def _after_commit(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+    """Carried out once the transaction has committed (see `CommandExecutor.execute`)."""
+
+
+# What the engine hears after each kind of command is carried out.
+_NEWS: dict[str, EventType] = {
+    "say": "message.sent",
+    "ask": "message.sent",
+    "promo_card": "message.sent",
+    "assign": "conversation.assigned",  # carries the state as it now is, assigned or not
+    "hosting": "conversation.hosting_changed",
+    "end_conversation": "conversation.ended",
+}
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -191,7 +191,8 @@ def _email(field: str, raw: str) -> str:
         raise Invalid(field, error.message) from error
     if address is None:
         raise Invalid(field, "an email address is needed")
-    return address
+    # members sign in by address: Ana@Example.com and ana@example.com are one person
+    return address.lower()
 
 
 def _name(field: str, raw: str) -> str:

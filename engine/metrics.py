@@ -123,10 +123,10 @@ class Metrics:
             for shard in range(self.keys.shards)
             for name in statuses
         ]
-        found = self._newest(indexes, (top, low), after, limit)
-        rows = self._rows(flow_id, [visitor for _, visitor in found])
-        more = len(found) == limit
-        return rows, (_encode_cursor(*found[-1]) if more and found else None)
+        found = self._newest(indexes, (top, low), after, limit + 1)  # one more: is there a next?
+        page = found[:limit]
+        rows = self._rows(flow_id, [visitor for _, visitor in page])
+        return rows, (_encode_cursor(*page[-1]) if len(found) > limit else None)
 
     def _newest(
         self,

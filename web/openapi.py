@@ -173,7 +173,7 @@ PATHS.update(
                     "201": _json(
                         {"type": "object", "properties": {"message_id": {"type": "integer"}}}
                     ),
-                    **_errors(404, 422),
+                    **_errors(404, 409, 422),
                 },
             },
             "get": {
@@ -181,7 +181,11 @@ PATHS.update(
                 "parameters": [
                     _CONVERSATION_ID,
                     _VISITOR,
-                    _query("after", {"type": "integer", "minimum": 0}, "a message id"),
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                        "a message id",
+                    ),
                 ],
                 "responses": {
                     "200": _json(
@@ -201,7 +205,7 @@ PATHS.update(
                 "summary": "The visitor clicks a button the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
                 "requestBody": _body({"payload": {"type": "string", "minLength": 1}}, ["payload"]),
-                "responses": {**_ACCEPTED, **_errors(404, 422)},
+                "responses": {**_ACCEPTED, **_errors(404, 409, 422)},
             }
         },
         "/widget/conversations/{conversation_id}/inputs": {
@@ -209,7 +213,7 @@ PATHS.update(
                 "summary": "The visitor fills a form the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
                 "requestBody": _TEXT_BODY,
-                "responses": {**_ACCEPTED, **_errors(404, 422)},
+                "responses": {**_ACCEPTED, **_errors(404, 409, 422)},
             }
         },
     }

@@ -19,6 +19,7 @@ from chat.bridge import event_for
 from chat.conversations import record_message
 from chat.models import ChannelIdentity, Contact, Conversation, Message, Workspace
 from engine.events import EventType
+from web.args import int_arg
 from web.bodies import json_body
 from web.errors import ApiError
 from web.services import services
@@ -66,7 +67,7 @@ def write(conversation_id: int) -> tuple[Response, int]:
     """The visitor writes a message."""
     text = json_body(_TEXT)["text"]
     with services().sessions.begin() as session:
-        conversation = _own_conversation(session, conversation_id)
+        conversation = _ongoing(_own_conversation(session, conversation_id))
         message = record_message(session, conversation, sender="visitor", text=text, at=_now())
         news = event_for(
             conversation,
@@ -97,14 +98,12 @@ def submit(conversation_id: int) -> tuple[Response, int]:
 @blueprint.get("/conversations/<id:conversation_id>/messages")
 def read(conversation_id: int) -> Response:
     """The conversation's messages after message id `after` (0: from the start)."""
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise ApiError(422, "invalid", "after must be a message id", "after")
+    after = int_arg("after", 0) or 0
     with services().sessions() as session:
         _own_conversation(session, conversation_id)
         messages = session.scalars(
             select(Message)
-            .where(Message.conversation_id == conversation_id, Message.id > int(after))
+            .where(Message.conversation_id == conversation_id, Message.id > after)
             .order_by(Message.id)
             .limit(200)
         ).all()
@@ -113,7 +112,7 @@ def read(conversation_id: int) -> Response:
 
 def _visitor_event(conversation_id: int, kind: EventType, **fields: str) -> tuple[Response, int]:
     with services().sessions() as session:
-        conversation = _own_conversation(session, conversation_id)
+        conversation = _ongoing(_own_conversation(session, conversation_id))
         news = event_for(conversation, kind, _now(), f"widget:{secrets.token_hex(8)}", **fields)
     services().events.publish(news)
     return jsonify({"accepted": True}), 202
@@ -169,6 +168,13 @@ def _own_conversation(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if identity is None or conversation is None or conversation.contact_id != identity.contact_id:
         raise ApiError(404, "not_found", "no such conversation for this visitor", "conversation_id")
+    return conversation
+
+
+def _ongoing(conversation: Conversation) -> Conversation:
+    if conversation.status == "ended":
+        message = "this conversation has ended; start a new one"
+        raise ApiError(409, "conflict", message, "conversation_id")
     return conversation
 
 

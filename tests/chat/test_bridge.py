@@ -133,3 +133,58 @@ def test_a_webhook_is_posted_once_to_its_address(
             "data": {"who": "Ben"},
         }
     ]
+
+
+def test_a_redelivered_old_hosting_command_does_not_undo_a_later_change(
+    engine: SqlEngine,
+    session: Session,
+    redis_client: redis.Redis,
+    add_conversation: Callable[..., Conversation],
+) -> None:
+    conversation = add_conversation(channel="widget")
+    session.commit()
+    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+    command = {
+        "key": "contact-1:e3:0",
+        "kind": "hosting",
+        "visitor_id": "contact-1",
+        "conversation_id": str(conversation.id),
+        "flow": "handoff",
+        "args": {"on": False},
+    }
+    executor.execute(command)
+    with session_factory(engine).begin() as later:  # an agent turns hosting back on
+        found = later.get(Conversation, conversation.id)
+        assert found is not None
+        found.hosting = True
+    executor.execute(command)
+    with session_factory(engine)() as check:
+        found = check.get(Conversation, conversation.id)
+        assert found is not None
+        assert found.hosting is True
+
+
+def test_a_flow_assigning_someone_who_is_no_member_leaves_the_conversation_as_it_was(
+    engine: SqlEngine,
+    session: Session,
+    redis_client: redis.Redis,
+    add_conversation: Callable[..., Conversation],
+) -> None:
+    conversation = add_conversation(channel="widget")
+    session.commit()
+    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+    for number, agent in enumerate(("999", "nobody@example.com")):
+        executor.execute(
+            {
+                "key": f"contact-1:e4:{number}",
+                "kind": "assign",
+                "visitor_id": "contact-1",
+                "conversation_id": str(conversation.id),
+                "flow": "handoff",
+                "args": {"agent": agent},
+            }
+        )
+    with session_factory(engine)() as check:
+        found = check.get(Conversation, conversation.id)
+        assert found is not None
+        assert (found.assignee_id, found.tags) == (None, [])

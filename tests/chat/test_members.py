@@ -31,7 +31,7 @@ def test_a_workspace_is_created_with_its_owner_and_a_token(session: Session) -> 
     workspace, owner, token = create_workspace(
         session, "  Acme Shop ", " Olive@Example.COM ", " Olive "
     )
-    assert (workspace.name, owner.name, owner.email) == ("Acme Shop", "Olive", "Olive@example.com")
+    assert (workspace.name, owner.name, owner.email) == ("Acme Shop", "Olive", "olive@example.com")
     assert (owner.role, owner.workspace_id) == ("owner", workspace.id)
     assert token.startswith("pk_")
     assert len(token) == 3 + 43
@@ -104,7 +104,7 @@ def test_a_member_is_added_with_their_permissions(
 ) -> None:
     permissions = ["contacts.edit", "conversations.view_all", "contacts.edit"]
     member = add_member(session, workspace, "Ann@Example.com", " Ann ", "agent", permissions)
-    assert (member.email, member.name, member.role) == ("Ann@example.com", "Ann", "agent")
+    assert (member.email, member.name, member.role) == ("ann@example.com", "Ann", "agent")
     assert member.permissions == ["contacts.edit", "conversations.view_all"]
     assert member.can("contacts.edit")
     assert not member.can("settings.manage")

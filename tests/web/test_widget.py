@@ -6,6 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from chat.models import Conversation
+
 
 def start(client: FlaskClient) -> tuple[int, dict[str, str]]:
     reply = client.post("/widget/conversations", json={"name": "Ben"})
@@ -101,3 +103,16 @@ def test_text_with_a_nul_character_is_refused(app: Flask) -> None:
     )
     assert reply.status_code == 422
     assert reply.get_json()["error"]["field"] == "text"
+
+
+def test_an_ended_conversation_takes_no_more_messages(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    with app.extensions["parley"].sessions.begin() as session:
+        found = session.get(Conversation, conversation)
+        assert found is not None
+        found.status = "ended"
+    reply = client.post(
+        f"/widget/conversations/{conversation}/messages", headers=visitor, json={"text": "hi"}
+    )
+    assert reply.status_code == 409
