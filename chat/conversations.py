@@ -50,7 +50,8 @@ def record_message(
     agent reply after it, and an off-platform reply counts: the visitor got their answer, which
     is what the figure measures. Bot messages never count as a response. `waiting_since` is set
     by a visitor message unless already set and cleared by any human agent reply; bot messages
-    leave it. `last_activity_at` never moves back when messages arrive out of order.
+    leave it. `last_activity_at` (and the contact's `last_seen_at`, for visitor messages) never
+    moves back when messages arrive out of order.
     """
     if at.tzinfo is None:
         raise ValueError(f"naive datetime {at.isoformat()}: give `at` a timezone (UTC)")
@@ -101,6 +102,8 @@ def _count(conversation: Conversation, sender: Sender, at: datetime) -> None:
 
 def _visitor_wrote(conversation: Conversation, at: datetime) -> None:
     conversation.visitor_message_count += 1
+    contact = conversation.contact  # the contact was last seen when they last wrote
+    contact.last_seen_at = max(contact.last_seen_at, at)
     if conversation.first_visitor_message_at is None:
         conversation.first_visitor_message_at = at
     if conversation.waiting_since is None:

@@ -243,3 +243,13 @@ def test_concurrent_deliveries_store_each_message_once_and_count_it_once(
     assert failures == []
     session.refresh(conversation)
     assert (stored_messages(session), conversation.message_count) == (4, 4)
+
+
+def test_a_visitor_message_moves_the_contacts_last_seen_time(
+    session: Session, add_conversation: Callable[..., Conversation]
+) -> None:
+    conversation = add_conversation()
+    later = conversation.contact.last_seen_at + timedelta(hours=2)
+    record_message(session, conversation, sender="visitor", text="hi", at=later)
+    record_message(session, conversation, sender="bot", text="hello", at=later + timedelta(1))
+    assert conversation.contact.last_seen_at == later
