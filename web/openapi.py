@@ -1,16 +1,18 @@
 """The OpenAPI 3.1 document of the API, served at `/openapi.json`.
 
-Written beside the routes rather than generated from them; a test holds the two equal.
+Written beside the routes rather than generated from them; a test holds the two equal, and
+schemathesis checks the answers against it. The chat routes are in web/openapi_chat.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
 from web.args import MAX_ID
+from web.openapi_chat import CHAT_PATHS
+from web.openapi_parts import body, errors, json_response, query
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -40,35 +42,17 @@ _FLOWS = {
 }
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): _json({"$ref": "#/components/schemas/Error"}, "Error") for s in statuses}
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
 PATHS: dict[str, Any] = {
     "/flows": {
         "get": {
             "summary": "Loaded flows and the findings of files that did not load",
-            "responses": {"200": _json(_FLOWS)},
+            "responses": {"200": json_response(_FLOWS)},
         }
     },
     "/flows/reload": {
         "post": {
             "summary": "Load the flows folder again",
-            "responses": {"200": _json(_FLOWS)},
+            "responses": {"200": json_response(_FLOWS)},
         }
     },
     "/flows/{flow_id}/funnel": {
@@ -76,10 +60,13 @@ PATHS: dict[str, Any] = {
             "summary": "A flow's funnel",
             "parameters": [
                 _FLOW_ID,
-                _query("day", {"type": "string", "format": "date"}, "a day; repeat for a range"),
-                _query("version", {"type": "string"}, "one version's figures"),
+                query("day", {"type": "string", "format": "date"}, "a day; repeat for a range"),
+                query("version", {"type": "string"}, "one version's figures"),
             ],
-            "responses": {"200": _json({"$ref": "#/components/schemas/Funnel"}), **_errors(404)},
+            "responses": {
+                "200": json_response({"$ref": "#/components/schemas/Funnel"}),
+                **errors(404),
+            },
         }
     },
     "/flows/{flow_id}/visitors": {
@@ -87,14 +74,14 @@ PATHS: dict[str, Any] = {
             "summary": "A flow's visitors, newest trigger first",
             "parameters": [
                 _FLOW_ID,
-                _query("status", {"enum": ["completed", "engaged", "not_engaged"]}, "filter"),
-                _query("since", {"type": "number"}, "last trigger at or after (epoch s)"),
-                _query("until", {"type": "number"}, "last trigger at or before (epoch s)"),
-                _query("cursor", {"type": "string"}, "from the previous page"),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
+                query("status", {"enum": ["completed", "engaged", "not_engaged"]}, "filter"),
+                query("since", {"type": "number"}, "last trigger at or after (epoch s)"),
+                query("until", {"type": "number"}, "last trigger at or before (epoch s)"),
+                query("cursor", {"type": "string"}, "from the previous page"),
+                query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
             ],
             "responses": {
-                "200": _json(
+                "200": json_response(
                     {
                         "type": "object",
                         "required": ["visitors", "next_cursor"],
@@ -104,7 +91,7 @@ PATHS: dict[str, Any] = {
                         },
                     }
                 ),
-                **_errors(404, 422),
+                **errors(404, 422),
             },
         }
     },
@@ -125,30 +112,22 @@ _VISITOR = {
 }
 
 
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-_TEXT_BODY = _body({"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["text"])
-_ACCEPTED = {"202": _json({"type": "object", "properties": {"accepted": {"type": "boolean"}}})}
+_TEXT_BODY = body({"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["text"])
+_ACCEPTED = {
+    "202": json_response({"type": "object", "properties": {"accepted": {"type": "boolean"}}})
+}
 
 PATHS.update(
     {
         "/widget/conversations": {
             "post": {
                 "summary": "Start or resume a visitor's widget conversation",
-                "requestBody": _body(
+                "requestBody": body(
                     {"visitor_token": {"type": "string"}, "name": {"type": "string"}}, []
                 ),
                 "responses": {
                     **{
-                        status: _json(
+                        status: json_response(
                             {
                                 "type": "object",
                                 "required": ["conversation_id", "visitor_token"],
@@ -160,7 +139,7 @@ PATHS.update(
                         )
                         for status in ("200", "201")
                     },
-                    **_errors(404, 409, 422),
+                    **errors(404, 409, 422),
                 },
             }
         },
@@ -170,10 +149,10 @@ PATHS.update(
                 "parameters": [_CONVERSATION_ID, _VISITOR],
                 "requestBody": _TEXT_BODY,
                 "responses": {
-                    "201": _json(
+                    "201": json_response(
                         {"type": "object", "properties": {"message_id": {"type": "integer"}}}
                     ),
-                    **_errors(404, 409, 422),
+                    **errors(404, 409, 422),
                 },
             },
             "get": {
@@ -181,14 +160,14 @@ PATHS.update(
                 "parameters": [
                     _CONVERSATION_ID,
                     _VISITOR,
-                    _query(
+                    query(
                         "after",
                         {"type": "integer", "minimum": 0, "maximum": MAX_ID},
                         "a message id",
                     ),
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_response(
                         {
                             "type": "object",
                             "properties": {
@@ -196,7 +175,7 @@ PATHS.update(
                             },
                         }
                     ),
-                    **_errors(404, 422),
+                    **errors(404, 422),
                 },
             },
         },
@@ -204,8 +183,8 @@ PATHS.update(
             "post": {
                 "summary": "The visitor clicks a button the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
-                "requestBody": _body({"payload": {"type": "string", "minLength": 1}}, ["payload"]),
-                "responses": {**_ACCEPTED, **_errors(404, 409, 422)},
+                "requestBody": body({"payload": {"type": "string", "minLength": 1}}, ["payload"]),
+                "responses": {**_ACCEPTED, **errors(404, 409, 422)},
             }
         },
         "/widget/conversations/{conversation_id}/inputs": {
@@ -213,220 +192,13 @@ PATHS.update(
                 "summary": "The visitor fills a form the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
                 "requestBody": _TEXT_BODY,
-                "responses": {**_ACCEPTED, **_errors(404, 409, 422)},
+                "responses": {**_ACCEPTED, **errors(404, 409, 422)},
             }
         },
     }
 )
+PATHS.update(CHAT_PATHS)
 
-_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
-_OBJECT = {"type": "object"}
-_PAGE_ARGS = [
-    _query("cursor", {"type": "string"}, "from the previous page"),
-    _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
-]
-_CONVERSATION_FILTERS = [
-    _query("assignee_id", _ID, "assigned to this member"),
-    _query("received_from", {"type": "string", "format": "date-time"}, "received at or after"),
-    _query("received_to", {"type": "string", "format": "date-time"}, "received before"),
-    _query("tag", {"type": "string"}, "has this conversation tag"),
-    _query("channel", {"enum": ["messenger", "widget"]}, "on this channel"),
-]
-_CHANGED = _json(
-    {
-        "type": "object",
-        "required": ["changed", "fields"],
-        "properties": {"changed": {"type": "boolean"}, "fields": _OBJECT},
-    }
-)
-_AUTH_ERRORS = (401, 403, 404, 409, 422)
-
-
-def _path_id(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": _ID}
-
-
-def _op(
-    summary: str,
-    ok: dict[str, Any],
-    *,
-    status: str = "200",
-    parameters: Sequence[Any] = (),
-    body: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "parameters": list(parameters),
-        "responses": {status: ok, **_errors(*_AUTH_ERRORS)},
-        "security": [{"bearer": []}],
-    }
-    if body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body}},
-        }
-    return operation
-
-
-def _fields(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required or [],
-        "additionalProperties": False,
-    }
-
-
-_MEMBER = _json(_OBJECT)
-_PERMISSION_LIST = {"type": "array", "items": {"type": "string"}}
-PATHS.update(
-    {
-        "/me": {"get": _op("The calling member", _MEMBER)},
-        "/me/settings": {
-            "patch": _op(
-                "The caller's own list settings",
-                _MEMBER,
-                body=_fields(
-                    {
-                        "show_visitor_tags": {"type": "boolean"},
-                        "prefer_remark_name": {"type": "boolean"},
-                    }
-                ),
-            )
-        },
-        "/members": {
-            "get": _op("The workspace's members", _json(_OBJECT)),
-            "post": _op(
-                "Add an admin or agent; their API token is shown once",
-                _MEMBER,
-                status="201",
-                body=_fields(
-                    {
-                        "email": {"type": "string"},
-                        "name": {"type": "string"},
-                        "role": {"enum": ["admin", "agent"]},
-                        "permissions": _PERMISSION_LIST,
-                    },
-                    ["email", "name", "role"],
-                ),
-            ),
-        },
-        "/members/{member_id}/permissions": {
-            "put": _op(
-                "Replace a member's permissions",
-                _MEMBER,
-                parameters=[_path_id("member_id")],
-                body=_fields(
-                    {"permissions": _PERMISSION_LIST, "role": {"enum": ["admin", "agent"]}},
-                    ["permissions"],
-                ),
-            ),
-        },
-        "/contacts": {
-            "get": _op(
-                "Contacts, newest first",
-                _json(_OBJECT),
-                parameters=[
-                    _query("remark_name", {"type": "string"}, "remark name is exactly this"),
-                    _query("remark_contains", {"type": "string"}, "remark name contains this"),
-                    _query("search", {"type": "string"}, "name, remark name, phone or email"),
-                    *_PAGE_ARGS,
-                ],
-            ),
-        },
-        "/contacts/{contact_id}": {
-            "get": _op("One contact", _json(_OBJECT), parameters=[_path_id("contact_id")]),
-            "patch": _op(
-                "Edit remark name, phone, email",
-                _json(_OBJECT),
-                parameters=[_path_id("contact_id")],
-                body=_fields(
-                    {k: {"type": ["string", "null"]} for k in ("remark_name", "phone", "email")}
-                ),
-            ),
-        },
-        "/conversations": {
-            "get": _op(
-                "Conversations, latest activity first",
-                _json(_OBJECT),
-                parameters=[
-                    _query("status", {"enum": ["ongoing", "ended"]}, "ongoing or ended"),
-                    *_CONVERSATION_FILTERS,
-                    *_PAGE_ARGS,
-                ],
-            ),
-        },
-        "/conversations/dashboard": {
-            "get": _op(
-                "Ongoing, ended and total conversations",
-                _json(_OBJECT),
-                parameters=_CONVERSATION_FILTERS,
-            ),
-        },
-        "/conversations/hosting": {
-            "post": _op(
-                "Bot hosting on or off for listed or all assigned conversations",
-                _json(_OBJECT),
-                body=_fields(
-                    {
-                        "on": {"type": "boolean"},
-                        "all": {"type": "boolean"},
-                        "conversation_ids": {"type": "array", "items": _ID},
-                    },
-                    ["on"],
-                ),
-            ),
-        },
-        "/conversations/{conversation_id}": {
-            "get": _op(
-                "One conversation with its figures",
-                _json(_OBJECT),
-                parameters=[_path_id("conversation_id")],
-            ),
-        },
-        "/conversations/{conversation_id}/messages": {
-            "get": _op(
-                "The conversation's messages",
-                _json(_OBJECT),
-                parameters=[_path_id("conversation_id")],
-            ),
-            "post": _op(
-                "An agent replies",
-                _json(_OBJECT),
-                status="201",
-                parameters=[_path_id("conversation_id")],
-                body=_fields({"text": {"type": "string"}}, ["text"]),
-            ),
-        },
-        "/conversations/{conversation_id}/assign": {
-            "post": _op(
-                "Assign to a member, or to no one",
-                _CHANGED,
-                parameters=[_path_id("conversation_id")],
-                body=_fields(
-                    {"assignee_id": {"type": ["integer", "null"], "maximum": MAX_ID}},
-                    ["assignee_id"],
-                ),
-            ),
-        },
-        "/conversations/{conversation_id}/end": {
-            "post": _op("End the conversation", _CHANGED, parameters=[_path_id("conversation_id")]),
-        },
-        "/conversations/{conversation_id}/tags": {
-            "patch": _op(
-                "Add and remove conversation tags",
-                _CHANGED,
-                parameters=[_path_id("conversation_id")],
-                body=_fields(
-                    {
-                        "add": {"type": "array", "items": {"type": "string"}},
-                        "remove": {"type": "array", "items": {"type": "string"}},
-                    }
-                ),
-            ),
-        },
-    }
-)
 for _flow_path in (
     "/flows",
     "/flows/reload",
@@ -435,7 +207,7 @@ for _flow_path in (
 ):
     for _operation in PATHS[_flow_path].values():
         _operation["security"] = [{"bearer": []}]
-        _operation["responses"].update(_errors(401, 403))
+        _operation["responses"].update(errors(401, 403))
 
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -506,3 +278,4 @@ def document() -> dict[str, Any]:
 def openapi_json() -> Response:
     """The OpenAPI document."""
     return jsonify(document())
+
