@@ -10,9 +10,9 @@ new.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from engine.keys import Keys
 from engine.worker import EventStream
 
 GROUP = "parley-chat"
+CLAIM_IDLE_MS = 30_000  # a command pending this long belonged to a worker that died
 log = logging.getLogger(__name__)
 
 
@@ -86,18 +87,46 @@ class CommandExecutor:
                     raise
 
     def run_once(self, count: int = 100) -> int:
-        """Carry out the commands waiting in every shard's outbox; returns how many."""
+        """Carry out the commands waiting in every outbox, and those a dead worker left."""
+        entries = self._claim(count) + self._read(count)
+        for shard, entry_id, fields in entries:
+            self._carry_out(shard, entry_id, fields)
+        return len(entries)
+
+    def _read(self, count: int) -> list[tuple[int, bytes, dict[bytes, bytes]]]:
         pipe = self.redis.pipeline(transaction=False)
         for shard in range(self.keys.shards):
             pipe.xreadgroup(GROUP, self.name, {self.keys.commands(shard): ">"}, count=count)
-        done = 0
-        for shard, reply in enumerate(pipe.execute()):
-            for _, entries in reply or []:
-                for entry_id, fields in entries:
-                    self.execute(json.loads(fields[b"command"]))
-                    self.redis.xack(self.keys.commands(shard), GROUP, entry_id)
-                    done += 1
-        return done
+        return [
+            (shard, entry_id, fields)
+            for shard, reply in enumerate(pipe.execute())
+            for _, messages in reply or []
+            for entry_id, fields in messages
+        ]
+
+    def _claim(self, count: int) -> list[tuple[int, bytes, dict[bytes, bytes]]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.xautoclaim(self.keys.commands(shard), GROUP, self.name, CLAIM_IDLE_MS, count=count)
+        return [
+            (shard, entry_id, fields)
+            for shard, (_, messages, *_rest) in enumerate(pipe.execute())
+            for entry_id, fields in messages
+            if fields  # an entry trimmed from the stream meanwhile comes back empty
+        ]
+
+    def _carry_out(self, shard: int, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        # A command that cannot be carried out is set aside with the reason; a database or
+        # Redis failure propagates, leaving the command pending to be claimed again later.
+        try:
+            self.execute(json.loads(fields[b"command"]))
+        except (ValueError, KeyError, TypeError, ChatError) as err:
+            log.warning("command set aside: %s", err)
+            record = json.dumps(
+                {"command": fields.get(b"command", b"").decode(), "error": str(err)}
+            )
+            self.redis.xadd(self.keys.dead_letters(shard), {"entry": record}, maxlen=10_000)
+        self.redis.xack(self.keys.commands(shard), GROUP, entry_id)
 
     def execute(self, command: dict[str, Any]) -> None:
         """Carry out one command (once, whatever the deliveries) and publish its news."""
@@ -145,7 +174,7 @@ def call_webhook(command: dict[str, Any]) -> bool:
         with urllib.request.urlopen(request, timeout=args["timeout"]) as response:
             status: int = response.status
             return 200 <= status < 300
-    except (urllib.error.URLError, TimeoutError, ValueError) as err:
+    except (OSError, http.client.HTTPException, ValueError) as err:  # URLError is an OSError
         log.warning("webhook %s of flow %s failed: %s", args["url"], command["flow"], err)
         return False
 
@@ -217,7 +246,7 @@ def _member(session: Session, workspace_id: int, agent: object) -> Member | None
     """The member a flow names, by email or by id, in the conversation's workspace."""
     text = str(agent).strip()
     found = select(Member).where(Member.workspace_id == workspace_id)
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 16:
         return session.scalars(found.where(Member.id == int(text))).first()
     return session.scalars(found.where(func.lower(Member.email) == text.lower())).first()
 

@@ -47,7 +47,7 @@ def decode_position(cursor: str) -> tuple[datetime, int]:
         raise _foreign()
     try:
         return _EPOCH + int(micros) * _MICROSECOND, int(row_id)
-    except OverflowError as error:
+    except (OverflowError, ValueError) as error:
         raise _foreign() from error
 
 
@@ -73,7 +73,8 @@ def _decode(cursor: str, prefix: str) -> str:
 
 
 def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit()
+    # at most 16 digits: ids stay below 2**53 and no int() meets Python's digit limit
+    return text.isascii() and text.isdigit() and len(text) <= 16
 
 
 def _foreign() -> Invalid:

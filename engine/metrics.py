@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,6 +181,8 @@ def _encode_cursor(score: float, visitor_id: str) -> str:
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         score, visitor_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not math.isfinite(float(score)):
+            raise ValueError("not a time")
         return float(score), str(visitor_id)
     except (ValueError, TypeError) as err:
         raise InvalidInput("cursor", "not a cursor this API returned") from err

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import request
 
@@ -17,7 +17,7 @@ def int_arg(name: str, default: int | None = None, low: int = 0, high: int = MAX
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16) or not low <= int(raw) <= high:
         raise ApiError(422, "invalid", f"{name} must be a whole number from {low} to {high}", name)
     return int(raw)
 
@@ -28,8 +28,10 @@ def time_arg(name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
+        value: datetime | None = datetime.fromisoformat(raw)
+        if value is not None and value.tzinfo is not None:
+            value.astimezone(UTC)  # year 1 or 9999 with an offset has no UTC time
+    except (ValueError, OverflowError):
         value = None
     if value is None or value.tzinfo is None:
         message = f"{name} must be an ISO 8601 time with a timezone, like 2026-11-25T09:00:00Z"

@@ -278,4 +278,3 @@ def document() -> dict[str, Any]:
 def openapi_json() -> Response:
     """The OpenAPI document."""
     return jsonify(document())
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import redis
 from flask import current_app
 from sqlalchemy import Engine as Database
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.bridge import CommandExecutor
@@ -19,6 +21,9 @@ from engine.metrics import Metrics
 from engine.redis_server import EmbeddedRedis
 from engine.worker import EventStream, Worker
 from settings import Settings
+
+FAILURE_WAIT = 2.0  # seconds a worker waits after Redis or the database failed it
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,7 +54,15 @@ class Services:
         worker = Worker(self.engine, name)
         executor = CommandExecutor(self.sessions, self.redis, self.engine.store.keys, name)
         while not stop.is_set():
-            if not worker.poll() + executor.run_once():
+            try:
+                busy = worker.poll() + executor.run_once()
+            except (redis.RedisError, SQLAlchemyError, OSError):
+                # Redis or the database is away for a moment: what was not acknowledged is
+                # delivered again, so the worker only waits and goes on
+                log.exception("worker %s: a round failed; retrying shortly", name)
+                stop.wait(FAILURE_WAIT)
+                continue
+            if not busy:
                 stop.wait(idle_wait)  # bounds how late a timer or a reply can be
 
     def settle(self, name: str = "settle") -> None:

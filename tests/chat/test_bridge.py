@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.bridge import CommandExecutor, event_for
+from chat.bridge import CommandExecutor, call_webhook, event_for
 from chat.db import session_factory
 from chat.models import Contact, Conversation, Message
 from engine.core import Engine
@@ -88,7 +90,10 @@ def test_a_webhook_is_posted_once_to_its_address(
     session: Session,
     redis_client: redis.Redis,
     add_conversation: Callable[..., Conversation],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)  # the hook listens on loopback
     received: list[dict[str, object]] = []
 
     class Hook(BaseHTTPRequestHandler):
@@ -188,3 +193,47 @@ def test_a_flow_assigning_someone_who_is_no_member_leaves_the_conversation_as_it
         found = check.get(Conversation, conversation.id)
         assert found is not None
         assert (found.assignee_id, found.tags) == (None, [])
+
+
+def test_a_webhook_target_that_hangs_up_is_logged_not_fatal() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def hang_up() -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.close()  # no answer at all
+
+    thread = threading.Thread(target=hang_up, daemon=True)
+    thread.start()
+    command = {
+        "key": "k",
+        "kind": "webhook",
+        "visitor_id": "v",
+        "conversation_id": "1",
+        "flow": "f",
+        "args": {"url": f"http://127.0.0.1:{server.getsockname()[1]}/", "timeout": 5, "body": {}},
+    }
+    try:
+        assert call_webhook(command) is False
+    finally:
+        thread.join(timeout=5)
+        server.close()
+
+
+def test_a_command_that_cannot_be_carried_out_is_set_aside(
+    engine: SqlEngine,
+    session: Session,
+    redis_client: redis.Redis,
+    add_conversation: Callable[..., Conversation],
+) -> None:
+    add_conversation(channel="widget")
+    session.commit()
+    keys = Keys()
+    executor = CommandExecutor(session_factory(engine), redis_client, keys, "chat")
+    redis_client.xadd(keys.commands(0), {"command": json.dumps({"kind": "say"})})
+    assert executor.run_once() == 1
+    dead = redis_client.xrange(keys.dead_letters(0)) or []
+    assert len(dead) == 1
+    assert executor.run_once() == 0  # acknowledged: it does not come back

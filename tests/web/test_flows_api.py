@@ -114,3 +114,20 @@ def test_the_first_start_creates_the_owner_once(app: Flask) -> None:
     assert first_start(services) is None
     me = app.test_client().get("/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert (me["email"], me["role"]) == ("owner@example.com", "owner")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/conversations?assignee_id=%C2%B2",
+        "/conversations?assignee_id=" + "9" * 5000,
+        "/conversations?received_from=0001-01-01T00:30:00%2B01:00",
+        "/conversations?cursor=" + "QQ" * 10,
+        "/flows/handoff/visitors?cursor=WyJOYU4iLCAieCJd",
+    ],
+)
+def test_odd_query_values_are_refused_not_a_server_error(
+    client: FlaskClient, owner: dict[str, str], url: str
+) -> None:
+    response = client.get(url, headers=owner)
+    assert response.status_code == 422, response.get_json()
