@@ -31,7 +31,7 @@ from flowtest.runner import run_features
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
 from server import build_services, create_app, first_start
-from settings import Settings
+from settings import Settings, SettingsError
 
 
 @click.group()
@@ -144,7 +144,7 @@ def _play_lines(sim: Simulator, transcript: TextIO | None) -> None:
 @click.argument("visitor")
 def trace(visitor: str) -> None:
     """Show what flows did for a visitor, and why they did not start, newest first."""
-    settings = Settings.from_env()
+    settings = _settings()
     with _redis(settings) as client:
         for record in RedisStore(client, Keys(shards=settings.shards)).traces(visitor):
             click.echo(f"event {record['event']}")
@@ -157,7 +157,7 @@ def trace(visitor: str) -> None:
 @click.option("--name", default=lambda: f"{socket.gethostname()}-{os.getpid()}")
 def worker(name: str) -> None:
     """Apply events, fire timers and carry out commands until stopped (run many)."""
-    services = build_services(Settings.from_env(), SystemClock())
+    services = build_services(_settings(), SystemClock())
     _print_report(services.last_load)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -194,7 +194,7 @@ def _redis(settings: Settings) -> Iterator[redis.Redis]:
 @click.option("--visitors", is_flag=True, help="Also list the first page of visitors.")
 def funnel(flow_id: str, days: tuple[str, ...], version: str | None, visitors: bool) -> None:
     """Show a flow's funnel: triggers, triggered/engaged/completed visitors, steps."""
-    settings = Settings.from_env()
+    settings = _settings()
     with _redis(settings) as client:
         metrics = Metrics(client, Keys(shards=settings.shards))
         figures = metrics.funnel(flow_id, list(days) or None, version).as_json()
@@ -206,7 +206,7 @@ def funnel(flow_id: str, days: tuple[str, ...], version: str | None, visitors: b
 @main.command(name="metrics")
 def prometheus() -> None:
     """Print every loaded flow's funnel in Prometheus' text format."""
-    settings = Settings.from_env()
+    settings = _settings()
     with _redis(settings) as client:
         keys = Keys(shards=settings.shards)
         flows = FlowRegistry(client, keys)
@@ -227,7 +227,7 @@ def prometheus() -> None:
 )
 def serve(host: str, port: int, workers: int) -> None:
     """Run the web service with its engine workers (Ctrl-C stops everything)."""
-    app = create_app()
+    app = create_app(_settings())
     services = app.extensions["parley"]
     _print_report(services.last_load)
     token = first_start(services)
@@ -252,3 +252,10 @@ def serve(host: str, port: int, workers: int) -> None:
         for thread in threads:
             thread.join(timeout=5)
         services.close()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as err:  # a bad environment variable: say which, no traceback
+        raise click.ClickException(str(err)) from err

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from channels.email import SmtpSettings
 from engine.keys import DEFAULT_SHARDS
 
 
@@ -29,6 +30,8 @@ class Settings:
     flows_dir: Path = Path("flows")
     shards: int = DEFAULT_SHARDS
     owner_email: str = "owner@example.com"  # the first start creates this owner
+    smtp: SmtpSettings | None = None  # unset: no email goes out
+    email_templates: Path = Path("emails")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +44,8 @@ class Settings:
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
             shards=_positive(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
             owner_email=env.get("PARLEY_OWNER_EMAIL", "owner@example.com"),
+            smtp=_smtp(env),
+            email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),
         )
 
 
@@ -51,3 +56,20 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
     return int(raw)
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = env.get("PARLEY_SMTP_HOST")
+    if not host:
+        return None
+    security = env.get("PARLEY_SMTP_SECURITY", "starttls")
+    if security not in ("starttls", "ssl", "none"):
+        raise SettingsError(f"PARLEY_SMTP_SECURITY is starttls, ssl or none, not {security!r}")
+    return SmtpSettings(
+        host=host,
+        port=_positive(env, "PARLEY_SMTP_PORT", 465 if security == "ssl" else 587),
+        security=security,  # type: ignore[arg-type]  # checked just above
+        user=env.get("PARLEY_SMTP_USER") or None,
+        password=env.get("PARLEY_SMTP_PASSWORD") or None,
+        sender=env.get("PARLEY_SMTP_SENDER", "parley@example.com"),
+    )

@@ -13,15 +13,18 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.email import EmailFailed, Mailer, render_email
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
@@ -72,12 +75,21 @@ class CommandExecutor:
     """Consumes the engine's commands and carries each out once on the chat data."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], client: redis.Redis, keys: Keys, name: str
+        self,
+        sessions: sessionmaker[Session],
+        client: redis.Redis,
+        keys: Keys,
+        name: str,
+        *,
+        mailer: Mailer | None = None,
+        email_templates: Path = Path("emails"),
     ) -> None:
         self.sessions = sessions
         self.redis = client
         self.keys = keys
         self.name = name
+        self.mailer = mailer
+        self.email_templates = email_templates
         self.events = EventStream(client, keys)
         for shard in range(keys.shards):
             try:
@@ -147,10 +159,48 @@ class CommandExecutor:
                 news = event_for(
                     conversation, kind, _now(), f"{command['key']}:news", **_news_fields(command)
                 )
+            facts = email_facts(conversation)
         if news is not None:
             self.events.publish(news)
+        # after the commit: no network wait holds the database; at most once per command
         if first_time and command["kind"] == "webhook":
-            call_webhook(command)  # after the commit: no network wait holds the database
+            call_webhook(command)
+        if first_time and command["kind"] == "email":
+            self.send_email(command, facts)
+
+    def send_email(self, command: dict[str, Any], facts: dict[str, Any]) -> bool:
+        """Send a flow's email from its template; failures are logged, never fatal."""
+        args = command["args"]
+        if self.mailer is None:
+            log.warning(
+                "flow %s: email %r not sent, no SMTP settings", command["flow"], args["template"]
+            )
+            return False
+        try:
+            text, html = render_email(self.email_templates, args["template"], facts, time.time())
+            subject = args.get("subject") or args["template"].replace("-", " ").capitalize()
+            self.mailer.send(args["to"], subject, text, html)
+        except EmailFailed as err:
+            log.warning("flow %s: %s", command["flow"], err)
+            return False
+        return True
+
+
+def email_facts(conversation: Conversation) -> dict[str, Any]:
+    """What an email template may read: the contact and the conversation, as flows do."""
+    event = event_for(conversation, "message.sent", _now(), "email-facts")
+    return {
+        "contact": {**event.contact, "channel": event.channel},
+        "conversation": {
+            "id": event.conversation_id,
+            "state": event.state,
+            "status": conversation.status,
+            "tags": list(event.tags),
+        },
+        "visitor": {"id": event.visitor_id, "is_new": event.is_new},
+        "message": {"text": None},
+        "vars": {},
+    }
 
 
 def call_webhook(command: dict[str, Any]) -> bool:
@@ -292,4 +342,5 @@ _HANDLERS: dict[str, Handler] = {
     "hosting": _hosting,
     "end_conversation": _end,
     "webhook": _after_commit,
+    "email": _after_commit,
 }

@@ -8,9 +8,14 @@ set (such as postgresql+psycopg://postgres@127.0.0.1:5432/test), on PostgreSQL a
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from click.testing import CliRunner
 from hypothesis import settings
 from sqlalchemy import create_engine
@@ -53,3 +58,33 @@ def reset_schema(url: str) -> None:
             connection.exec_driver_sql("CREATE SCHEMA public")
     finally:
         engine.dispose()
+
+
+@dataclass
+class SmtpServer:
+    """A real SMTP server on loopback; `received` holds what it was sent."""
+
+    port: int
+    received: list[Envelope] = field(default_factory=list)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An SMTP server (aiosmtpd) on a free loopback port, for the length of one test."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # aiosmtpd wants a port number, not port 0
+    server = SmtpServer(port)
+
+    class Handler:
+        async def handle_DATA(self, _server: object, _session: object, envelope: Envelope) -> str:
+            server.received.append(envelope)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()

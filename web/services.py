@@ -13,6 +13,7 @@ from sqlalchemy import Engine as Database
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.email import Mailer
 from chat.bridge import CommandExecutor
 from dsl.pipeline import CheckReport
 from engine.core import Engine
@@ -52,7 +53,7 @@ class Services:
     def work(self, name: str, stop: threading.Event, idle_wait: float = 0.1) -> None:
         """Apply events, fire timers and carry out commands until `stop` is set."""
         worker = Worker(self.engine, name)
-        executor = CommandExecutor(self.sessions, self.redis, self.engine.store.keys, name)
+        executor = self.executor(name)
         while not stop.is_set():
             try:
                 busy = worker.poll() + executor.run_once()
@@ -68,9 +69,21 @@ class Services:
     def settle(self, name: str = "settle") -> None:
         """Work until nothing is left: events applied, commands carried out (tests, tools)."""
         worker = Worker(self.engine, name)
-        executor = CommandExecutor(self.sessions, self.redis, self.engine.store.keys, name)
+        executor = self.executor(name)
         while worker.poll() + executor.run_once():
             pass
+
+    def executor(self, name: str) -> CommandExecutor:
+        """A command executor with this service's database, Redis and mailer."""
+        smtp = self.settings.smtp
+        return CommandExecutor(
+            self.sessions,
+            self.redis,
+            self.engine.store.keys,
+            name,
+            mailer=Mailer(smtp) if smtp else None,
+            email_templates=self.settings.email_templates,
+        )
 
     def close(self) -> None:
         """Close the database pool and stop what the services started (the embedded Redis)."""

@@ -1,0 +1,1 @@
+"""Channels: how Parley reaches people outside the API (email so far)."""

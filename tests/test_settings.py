@@ -1,0 +1,46 @@
+"""Settings come from the environment; a bad value names its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from settings import Settings, SettingsError
+
+
+def test_defaults_run_everything_embedded() -> None:
+    settings = Settings.from_env({})
+    assert (settings.redis_url, settings.database_url, settings.smtp) == (None, None, None)
+    assert settings.data_dir == Path("var")
+
+
+def test_smtp_settings_are_read_with_their_port_by_security() -> None:
+    smtp = Settings.from_env(
+        {
+            "PARLEY_SMTP_HOST": "mail.example.com",
+            "PARLEY_SMTP_SECURITY": "ssl",
+            "PARLEY_SMTP_USER": "bot",
+        }
+    ).smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.port, smtp.security, smtp.user) == (
+        "mail.example.com",
+        465,
+        "ssl",
+        "bot",
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PARLEY_SHARDS": "0"}, "PARLEY_SHARDS"),
+        ({"PARLEY_SHARDS": "many"}, "PARLEY_SHARDS"),
+        ({"PARLEY_SMTP_HOST": "h", "PARLEY_SMTP_SECURITY": "tls"}, "PARLEY_SMTP_SECURITY"),
+        ({"PARLEY_SMTP_HOST": "h", "PARLEY_SMTP_PORT": "-1"}, "PARLEY_SMTP_PORT"),
+    ],
+)
+def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(env)
