@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -16,6 +15,7 @@ from chat.models import Member, Message
 from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request, tell_engine
 from web.bodies import json_body
+from web.services import services
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
 
@@ -92,7 +92,7 @@ def messages(session: Session, member: Member, conversation_id: int) -> Response
     found = session.scalars(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
     ).all()
-    return jsonify({"messages": [_message(m) for m in found]})
+    return jsonify({"messages": [message_json(m) for m in found]})
 
 
 @blueprint.post("/<id:conversation_id>/messages")
@@ -101,13 +101,18 @@ def send(session: Session, member: Member, conversation_id: int) -> tuple[Respon
     """An agent replies."""
     text = json_body(_REPLY)["text"]
     conversation = find_conversation(session, member, conversation_id)
-    message = reply(session, member, conversation, text, _now())
+    message = reply(session, member, conversation, text, services().now())
     tell_engine(
         event_for(
-            conversation, "message.sent", _now(), f"reply:{message.id}", sender="agent", text=text
+            conversation,
+            "message.sent",
+            services().now(),
+            f"reply:{message.id}",
+            sender="agent",
+            text=text,
         )
     )
-    return jsonify(_message(message)), 201
+    return jsonify(message_json(message)), 201
 
 
 @blueprint.post("/<id:conversation_id>/assign")
@@ -155,8 +160,8 @@ def hosting(session: Session, member: Member) -> Response:
             event_for(
                 conversation,
                 "conversation.hosting_changed",
-                _now(),
-                f"hosting:{conversation.id}:{body['on']}:{_now().timestamp()}",
+                services().now(),
+                f"hosting:{conversation.id}:{body['on']}:{services().now().timestamp()}",
             )
         )
     return jsonify({"changed": len(changed), "conversation_ids": [c.id for c in changed]})
@@ -164,7 +169,7 @@ def hosting(session: Session, member: Member) -> Response:
 
 def _changed(change: Change) -> Response:
     if change.event is not None:
-        at = _now()
+        at = services().now()
         tell_engine(
             event_for(
                 change.conversation,
@@ -188,7 +193,8 @@ def _filters() -> dict[str, Any]:
     }
 
 
-def _message(message: Message) -> dict[str, Any]:
+def message_json(message: Message) -> dict[str, Any]:
+    """A message as members see it."""
     return {
         "id": message.id,
         "sender": message.sender,
@@ -199,7 +205,3 @@ def _message(message: Message) -> dict[str, Any]:
         "off_platform": message.off_platform,
         "created_at": message.created_at.isoformat(),
     }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

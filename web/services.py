@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -72,6 +73,10 @@ class Services:
         executor = self.executor(name)
         while worker.poll() + executor.run_once():
             pass
+
+    def now(self) -> datetime:
+        """The time by the service's clock (a virtual one in tests and simulations)."""
+        return datetime.fromtimestamp(self.engine.clock.now(), UTC)
 
     def executor(self, name: str) -> CommandExecutor:
         """A command executor with this service's database, Redis and mailer."""

@@ -8,7 +8,6 @@ polling `GET .../messages?after=<last message id>`.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,6 +20,7 @@ from chat.models import ChannelIdentity, Contact, Conversation, Message, Workspa
 from engine.events import EventType
 from web.args import int_arg
 from web.bodies import json_body
+from web.conversations import message_json
 from web.errors import ApiError
 from web.services import services
 
@@ -55,7 +55,9 @@ def start() -> tuple[Response, int]:
     with services().sessions.begin() as session:
         contact, token = _visitor(session, body)
         conversation, started = _open_conversation(session, contact)
-        news = event_for(conversation, "conversation.started", _now(), f"widget:{conversation.id}")
+        news = event_for(
+            conversation, "conversation.started", services().now(), f"widget:{conversation.id}"
+        )
         reply = {"conversation_id": conversation.id, "visitor_token": token}
     if started:
         services().events.publish(news)
@@ -68,11 +70,13 @@ def write(conversation_id: int) -> tuple[Response, int]:
     text = json_body(_TEXT)["text"]
     with services().sessions.begin() as session:
         conversation = _ongoing(_own_conversation(session, conversation_id))
-        message = record_message(session, conversation, sender="visitor", text=text, at=_now())
+        message = record_message(
+            session, conversation, sender="visitor", text=text, at=services().now()
+        )
         news = event_for(
             conversation,
             "message.received",
-            _now(),
+            services().now(),
             f"widget-message:{message.message.id}",
             text=text,
         )
@@ -113,7 +117,9 @@ def read(conversation_id: int) -> Response:
 def _visitor_event(conversation_id: int, kind: EventType, **fields: str) -> tuple[Response, int]:
     with services().sessions() as session:
         conversation = _ongoing(_own_conversation(session, conversation_id))
-        news = event_for(conversation, kind, _now(), f"widget:{secrets.token_hex(8)}", **fields)
+        news = event_for(
+            conversation, kind, services().now(), f"widget:{secrets.token_hex(8)}", **fields
+        )
     services().events.publish(news)
     return jsonify({"accepted": True}), 202
 
@@ -154,8 +160,8 @@ def _open_conversation(session: Session, contact: Contact) -> tuple[Conversation
         contact_id=contact.id,
         channel="widget",
         is_new_visitor=earlier.first() is None,
-        received_at=_now(),
-        last_activity_at=_now(),
+        received_at=services().now(),
+        last_activity_at=services().now(),
     )
     session.add(conversation)
     session.flush()
@@ -189,14 +195,6 @@ def _identity(session: Session, token: str) -> ChannelIdentity | None:
 
 
 def _message_json(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "attachments": message.attachments,
-        "created_at": message.created_at.isoformat(),
-    }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    """A message as the visitor sees it: no member ids, flow ids or off-platform marks."""
+    seen = message_json(message)
+    return {key: seen[key] for key in ("id", "sender", "text", "attachments", "created_at")}
