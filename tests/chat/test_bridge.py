@@ -28,6 +28,32 @@ from engine.worker import EventStream, Worker
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
 
+@pytest.fixture
+def conversation(session: Session, add_conversation: Callable[..., Conversation]) -> Conversation:
+    """A widget conversation, committed so the executor's own sessions see it."""
+    found = add_conversation(channel="widget")
+    session.commit()  # SQLite: also releases the write lock the executor needs
+    return found
+
+
+@pytest.fixture
+def executor(engine: SqlEngine, redis_client: redis.Redis) -> CommandExecutor:
+    """The chat layer's command executor on the test database and Redis."""
+    return CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+
+
+def command(conversation: Conversation, kind: str, key: str, **args: object) -> dict[str, object]:
+    """An engine command for `conversation`, as the engine writes it to the outbox."""
+    return {
+        "key": key,
+        "kind": kind,
+        "visitor_id": "contact-1",
+        "flow": "handoff",
+        "conversation_id": str(conversation.id),
+        "args": args,
+    }
+
+
 def parley(client: redis.Redis) -> Worker:
     flows = FlowRegistry(client)
     assert not flows.load([FLOWS / "handoff.yaml"]).failed()
@@ -63,24 +89,11 @@ def test_a_handoff_is_carried_out_on_the_chat_data_once(
 
 
 def test_a_command_delivered_twice_acts_once(
-    engine: SqlEngine,
-    session: Session,
-    redis_client: redis.Redis,
-    add_conversation: Callable[..., Conversation],
+    engine: SqlEngine, conversation: Conversation, executor: CommandExecutor
 ) -> None:
-    conversation = add_conversation(channel="widget")
-    session.commit()
-    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
-    command = {
-        "key": "contact-1:e1:0",
-        "kind": "say",
-        "visitor_id": "contact-1",
-        "conversation_id": str(conversation.id),
-        "flow": "handoff",
-        "args": {"text": "Hello", "buttons": []},
-    }
-    executor.execute(command)
-    executor.execute(command)
+    say = command(conversation, "say", "contact-1:e1:0", text="Hello", buttons=[])
+    executor.execute(say)
+    executor.execute(say)
     with session_factory(engine)() as check:
         assert len(check.scalars(select(Message)).all()) == 1
 
@@ -141,28 +154,15 @@ def test_a_webhook_is_posted_once_to_its_address(
 
 
 def test_a_redelivered_old_hosting_command_does_not_undo_a_later_change(
-    engine: SqlEngine,
-    session: Session,
-    redis_client: redis.Redis,
-    add_conversation: Callable[..., Conversation],
+    engine: SqlEngine, conversation: Conversation, executor: CommandExecutor
 ) -> None:
-    conversation = add_conversation(channel="widget")
-    session.commit()
-    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
-    command = {
-        "key": "contact-1:e3:0",
-        "kind": "hosting",
-        "visitor_id": "contact-1",
-        "conversation_id": str(conversation.id),
-        "flow": "handoff",
-        "args": {"on": False},
-    }
-    executor.execute(command)
+    hosting_off = command(conversation, "hosting", "contact-1:e3:0", on=False)
+    executor.execute(hosting_off)
     with session_factory(engine).begin() as later:  # an agent turns hosting back on
         found = later.get(Conversation, conversation.id)
         assert found is not None
         found.hosting = True
-    executor.execute(command)
+    executor.execute(hosting_off)
     with session_factory(engine)() as check:
         found = check.get(Conversation, conversation.id)
         assert found is not None
@@ -170,25 +170,10 @@ def test_a_redelivered_old_hosting_command_does_not_undo_a_later_change(
 
 
 def test_a_flow_assigning_someone_who_is_no_member_leaves_the_conversation_as_it_was(
-    engine: SqlEngine,
-    session: Session,
-    redis_client: redis.Redis,
-    add_conversation: Callable[..., Conversation],
+    engine: SqlEngine, conversation: Conversation, executor: CommandExecutor
 ) -> None:
-    conversation = add_conversation(channel="widget")
-    session.commit()
-    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
     for number, agent in enumerate(("999", "nobody@example.com")):
-        executor.execute(
-            {
-                "key": f"contact-1:e4:{number}",
-                "kind": "assign",
-                "visitor_id": "contact-1",
-                "conversation_id": str(conversation.id),
-                "flow": "handoff",
-                "args": {"agent": agent},
-            }
-        )
+        executor.execute(command(conversation, "assign", f"contact-1:e4:{number}", agent=agent))
     with session_factory(engine)() as check:
         found = check.get(Conversation, conversation.id)
         assert found is not None
