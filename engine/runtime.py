@@ -94,8 +94,8 @@ class _Apply(Context):
     def message_received(self) -> None:
         for timer in [t for t in self.state.timers.values() if t.kind == "silence"]:
             self.cancel(timer)
-        for run in self._active_runs():
-            self.steps.reply(self._flow_of(run), run, self.event.text or "")
+        for run, flow in self._running():
+            self.steps.reply(flow, run, self.event.text or "")
         self._trigger("message_received")
 
     def message_sent(self) -> None:
@@ -123,11 +123,13 @@ class _Apply(Context):
         if run is None or not run.active or run.number != number or run.step != step:
             self.effects.note(f"{flow_id}:steps", "button ignored: the run moved on")
             return
-        self.steps.click(self._flow_of(run), run, index)
+        flow = self._flow_of(run)
+        if flow is not None:
+            self.steps.click(flow, run, index)
 
     def input_submitted(self) -> None:
-        for run in self._active_runs():
-            self.steps.answer(self._flow_of(run), run, self.event.text or "")
+        for run, flow in self._running():
+            self.steps.answer(flow, run, self.event.text or "")
 
     def timer_fired(self) -> None:
         key, _, generation = (self.event.timer or "").rpartition("@")
@@ -135,15 +137,16 @@ class _Apply(Context):
         if timer is None or str(timer.generation) != generation:
             self.effects.note("timers", f"stale timer {self.event.timer} ignored")
             kind, _, flow_id = key.partition(":")
-            stale = Timer(key, 0, int(generation or 0), cast(TimerKind, kind), flow_id)
+            number = int(generation) if generation.isdigit() and len(generation) < 16 else 0
+            stale = Timer(key, 0, number, cast(TimerKind, kind), flow_id)
             self.effects.timers.append((False, stale))  # take it off the schedule
             return
         self.cancel(timer)
         run = self.state.runs.get(timer.flow)
         if timer.kind == "silence":
             self._silence_fired(timer.flow)
-        elif run is not None and run.active:
-            self.steps.timer(self._flow_of(run), run, timer.kind)
+        elif run is not None and run.active and (flow := self._flow_of(run)) is not None:
+            self.steps.timer(flow, run, timer.kind)
 
     # -- triggers --------------------------------------------------------------------
 
@@ -237,10 +240,15 @@ class _Apply(Context):
     def _active_runs(self) -> list[Run]:
         return [run for run in self.state.runs.values() if run.active]
 
-    def _flow_of(self, run: Run) -> CompiledFlow:
+    def _running(self) -> list[tuple[Run, CompiledFlow]]:
+        found = [(run, self._flow_of(run)) for run in self._active_runs()]
+        return [(run, flow) for run, flow in found if flow is not None]
+
+    def _flow_of(self, run: Run) -> CompiledFlow | None:
+        """The run's flow version; a version no longer stored ends the run, saying why."""
         flow = self.flows.get(run.flow, run.version)
-        if flow is None:  # the version was never stored: only the current one can go on
-            raise LookupError(f"flow {run.flow} version {run.version} is not available")
+        if flow is None:
+            self.stop(run, f"its flow version {run.version} is no longer available")
         return flow
 
     def _stop_runs_outside_their_states(self) -> None:

@@ -24,6 +24,9 @@ from engine.keys import Keys
 GROUP = "parley-workers"
 EVENT_STREAM_LENGTH = 1_000_000  # approximate cap per shard; acknowledged entries age out
 log = logging.getLogger(__name__)
+# What a malformed event can raise while applied. Redis errors and ConflictError are not:
+# those leave the entries pending, to be delivered again.
+_EVENT_FAILURES = (InvalidInput, ValueError, KeyError, LookupError, TypeError)
 
 
 class EventStream:
@@ -103,19 +106,32 @@ class Worker:
         return found
 
     def _apply(self, entries: Iterable[tuple[int, bytes, dict[bytes, bytes]]]) -> None:
-        events, acks = [], []
+        events: list[tuple[int, dict[bytes, bytes], Event]] = []
+        acks = []
         for shard, entry_id, fields in entries:
             acks.append((shard, entry_id))
             try:
-                events.append(parse_event(fields[b"event"]))
+                events.append((shard, fields, parse_event(fields[b"event"])))
             except (InvalidInput, KeyError) as err:
                 self._dead_letter(shard, fields, str(err))
         if events:
-            self.engine.handle_batch(events)
+            self._handle(events)
         pipe = self.redis.pipeline(transaction=False)
         for shard, entry_id in acks:
             pipe.xack(self.keys.events(shard), GROUP, entry_id)
         pipe.execute()
+
+    def _handle(self, events: list[tuple[int, dict[bytes, bytes], Event]]) -> None:
+        """Apply a batch; if an event in it cannot be applied, apply them one by one and set
+        aside only the ones that fail, so one poisoned event never blocks the others."""
+        try:
+            self.engine.handle_batch([event for _, _, event in events])
+        except _EVENT_FAILURES:
+            for shard, fields, event in events:
+                try:
+                    self.engine.handle(event)
+                except _EVENT_FAILURES as err:
+                    self._dead_letter(shard, fields, f"{type(err).__name__}: {err}")
 
     def _dead_letter(self, shard: int, fields: dict[bytes, bytes], error: str) -> None:
         """Keep an event the engine cannot read, with the reason, instead of losing it."""

@@ -151,3 +151,15 @@ def test_funnels_are_exported_for_prometheus(engine: Engine, redis_client: redis
     assert 'parley_flow_engaged_visitors{flow="pick"} 1\n' in text
     assert 'parley_flow_step_visitors{flow="pick",step="done"} 1\n' in text
     assert "# TYPE parley_flow_triggers_total counter\n" in text
+
+
+def test_a_run_whose_flow_version_is_gone_ends_and_says_why(
+    engine: Engine, redis_client: redis.Redis
+) -> None:
+    visit(engine, "v1", 1_767_225_600.0, click=False)  # waits at the menu
+    redis_client.delete(engine.store.keys.flow_sources())
+    bare = Engine(engine.store, FlowRegistry(redis_client), engine.clock)  # nothing loaded
+    bare.handle(event("v1", "button.clicked", 1_767_225_700.0, payload="pick|1|menu|0"))
+    state, _ = bare.store.load("v1")
+    assert not state.runs["pick"].active
+    assert "no longer available" in state.runs["pick"].outcome

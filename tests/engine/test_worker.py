@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import redis
 
 from engine.core import Engine
+from engine.effects import Effects
 from engine.events import Event
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
 from engine.ports import ManualClock
+from engine.state import VisitorState
 from engine.store import RedisStore
 from engine.worker import GROUP, EventStream, Worker
 
@@ -122,3 +125,30 @@ def test_concurrent_workers_on_one_visitor_lose_no_update(
     assert state.funnel["echo"].triggers == 200
     assert Metrics(redis_client).funnel("echo").triggers == 200
     assert rev == 200
+
+
+def test_one_poisoned_event_is_set_aside_and_the_others_are_applied(
+    redis_client: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    apply = engine.runtime.apply
+
+    def poisoned(state: VisitorState, event: Event) -> Effects | None:
+        if event.id == "m2":
+            raise ValueError("this event breaks the flow")
+        return apply(state, event)
+
+    monkeypatch.setattr(engine.runtime, "apply", poisoned)
+    stream = EventStream(redis_client)
+    for number in (1, 2, 3):
+        stream.publish(message(number, visitor=f"v{number}"))
+    Worker(engine, "w1").poll()
+    assert said(engine) == ["You said hello 1", "You said hello 3"]
+    dead = [
+        fields[b"entry"]
+        for shard in range(engine.store.keys.shards)
+        for _, fields in redis_client.xrange(engine.store.keys.dead_letters(shard)) or []
+        if fields
+    ]
+    assert len(dead) == 1
+    assert b"this event breaks the flow" in dead[0]
