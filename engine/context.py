@@ -21,6 +21,7 @@ class Context:
         self.state = state
         self.event = event
         self.effects = effects
+        self.day = day_of(event.at)  # the day counters of this event go on
 
     def facts(self, variables: dict[str, Any]) -> dict[str, Any]:
         """What expressions may read now: contact, conversation, visitor, message, vars."""
@@ -56,7 +57,7 @@ class Context:
 
     def count(self, flow_id: str, version: str, name: str) -> None:
         """Move a plain counter (triggers, re-triggers) on today's figures."""
-        day = day_of(self.event.at)
+        day = self.day
         for scope in ("all", version):
             self.effects.counters.append(CounterMove(flow_id, day, f"{scope}:{name}"))
 
@@ -71,7 +72,7 @@ class Context:
             key = f"{scope}:{name}"
             if key not in record.counted:
                 record.counted.append(key)
-                cohort = record.cohorts.setdefault(scope, day_of(self.event.at))
+                cohort = record.cohorts.setdefault(scope, self.day)
                 self.effects.counters.append(CounterMove(flow.id, cohort, key))
         self.effects.funnel[flow.id] = record
 

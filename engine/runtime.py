@@ -6,6 +6,7 @@ that `engine.store` commits together with the new state.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, cast
@@ -59,6 +60,7 @@ class _Apply(Context):
         super().__init__(state, event, effects)
         self.flows = flows
         self.steps = StepRunner(self)
+        self._words: str | None = None
 
     def run(self) -> None:
         """Update the facts, then let the event's handler act."""
@@ -158,8 +160,14 @@ class _Apply(Context):
     def _keywords_match(self, trigger: Trigger) -> bool:
         if not trigger.keywords:
             return True
-        words = f" {' '.join(_words(self.event.text or ''))} "
+        words = self._message_words()
         return any(f" {' '.join(_words(keyword))} " in words for keyword in trigger.keywords)
+
+    def _message_words(self) -> str:
+        # once per event: every keyword flow looks at the same words
+        if self._words is None:
+            self._words = f" {' '.join(_words(self.event.text or ''))} "
+        return self._words
 
     def _silence_fired(self, flow_id: str) -> None:
         flow = next((f for f in self.flows.current() if f.id == flow_id), None)
@@ -259,8 +267,11 @@ class _Apply(Context):
                 self.stop(run, f"conversation state became {state}")
 
 
+_WORD = re.compile(r"[^\W_]+")  # letters and digits, in any script
+
+
 def _words(text: str) -> list[str]:
-    return "".join(c.lower() if c.isalnum() else " " for c in text).split()
+    return _WORD.findall(text.lower())
 
 
 def _split_payload(payload: str) -> tuple[str, int, str, int]:
