@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from chat.models import Member
 from chat.permissions import require
 from dsl.pipeline import CheckReport
+from engine.metrics import prometheus_text
 from engine.store import STATUSES
 from web.args import int_arg, number_arg
 from web.auth import member_request
@@ -61,6 +62,16 @@ def visitors(session: Session, member: Member, flow_id: str) -> Response:
         limit=int_arg("limit", 50, 1, 200) or 50,
     )
     return jsonify({"visitors": rows, "next_cursor": cursor})
+
+
+@blueprint.get("/metrics")
+@member_request
+def prometheus(session: Session, member: Member) -> Response:
+    """Every loaded flow's funnel in Prometheus' text format (scrape with a bearer token)."""
+    require(member, "conversations.view_all")
+    metrics = services().metrics
+    text = prometheus_text([metrics.funnel(flow.id) for flow in services().flows.current()])
+    return Response(text, mimetype="text/plain; version=0.0.4")
 
 
 def _report(report: CheckReport) -> dict[str, Any]:

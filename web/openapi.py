@@ -69,6 +69,17 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/flows/metrics": {
+        "get": {
+            "summary": "Every flow's funnel in Prometheus' text format",
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/flows/{flow_id}/visitors": {
         "get": {
             "summary": "A flow's visitors, newest trigger first",
@@ -200,6 +211,7 @@ PATHS.update(
 PATHS.update(CHAT_PATHS)
 
 for _flow_path in (
+    "/flows/metrics",
     "/flows",
     "/flows/reload",
     "/flows/{flow_id}/funnel",

@@ -131,3 +131,13 @@ def test_odd_query_values_are_refused_not_a_server_error(
 ) -> None:
     response = client.get(url, headers=owner)
     assert response.status_code == 422, response.get_json()
+
+
+def test_prometheus_scrapes_the_funnels_with_a_token(
+    client: FlaskClient, owner: dict[str, str]
+) -> None:
+    response = client.get("/flows/metrics", headers=owner)
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert 'parley_flow_triggers_total{flow="handoff"} 0' in response.get_data(as_text=True)
+    assert client.get("/flows/metrics").status_code == 401
