@@ -11,6 +11,14 @@ from flask import request
 
 from web.errors import ApiError
 
+# A message someone writes: the visitor in the widget, an agent replying.
+TEXT_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
+}
+
 
 @functools.cache
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:

@@ -14,17 +14,11 @@ from chat.inbox_actions import Change, assign, end_conversation, reply, set_host
 from chat.models import Member, Message
 from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request, tell_engine
-from web.bodies import json_body
+from web.bodies import TEXT_BODY, json_body
 from web.services import services
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
 
-_REPLY = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["text"],
-    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
-}
 _ASSIGN = {
     "type": "object",
     "additionalProperties": False,
@@ -99,7 +93,7 @@ def messages(session: Session, member: Member, conversation_id: int) -> Response
 @member_request
 def send(session: Session, member: Member, conversation_id: int) -> tuple[Response, int]:
     """An agent replies."""
-    text = json_body(_REPLY)["text"]
+    text = json_body(TEXT_BODY)["text"]
     conversation = find_conversation(session, member, conversation_id)
     message = reply(session, member, conversation, text, services().now())
     tell_engine(

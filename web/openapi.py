@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from web.args import MAX_ID
+from web.bodies import TEXT_BODY
 from web.openapi_chat import CHAT_PATHS
 from web.openapi_parts import body, errors, json_response, query
 
@@ -123,7 +124,7 @@ _VISITOR = {
 }
 
 
-_TEXT_BODY = body({"text": {"type": "string", "minLength": 1, "maxLength": 2000}}, ["text"])
+_TEXT_BODY = {"required": True, "content": {"application/json": {"schema": TEXT_BODY}}}
 _ACCEPTED = {
     "202": json_response({"type": "object", "properties": {"accepted": {"type": "boolean"}}})
 }

@@ -6,7 +6,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import redis
 from flask import current_app
@@ -46,10 +45,6 @@ class Services:
         """Load the flows folder again; bad files are reported, good flows keep running."""
         self.last_load = self.flows.load([self.settings.flows_dir])
         return self.last_load
-
-    def flow_files(self) -> list[Path]:
-        """The flow files of the last load, good and bad."""
-        return [Path(result.path) for result in self.last_load.files]
 
     def work(self, name: str, stop: threading.Event, idle_wait: float = 0.1) -> None:
         """Apply events, fire timers and carry out commands until `stop` is set."""

@@ -19,7 +19,7 @@ from chat.conversations import record_message
 from chat.models import ChannelIdentity, Contact, Conversation, Message, Workspace
 from engine.events import EventType
 from web.args import int_arg
-from web.bodies import json_body
+from web.bodies import TEXT_BODY, json_body
 from web.conversations import message_json
 from web.errors import ApiError
 from web.services import services
@@ -33,12 +33,6 @@ _START = {
         "visitor_token": {"type": "string", "minLength": 16, "maxLength": 100},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
     },
-}
-_TEXT = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["text"],
-    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
 }
 _CLICK = {
     "type": "object",
@@ -67,7 +61,7 @@ def start() -> tuple[Response, int]:
 @blueprint.post("/conversations/<id:conversation_id>/messages")
 def write(conversation_id: int) -> tuple[Response, int]:
     """The visitor writes a message."""
-    text = json_body(_TEXT)["text"]
+    text = json_body(TEXT_BODY)["text"]
     with services().sessions.begin() as session:
         conversation = _ongoing(_own_conversation(session, conversation_id))
         message = record_message(
@@ -95,7 +89,7 @@ def click(conversation_id: int) -> tuple[Response, int]:
 @blueprint.post("/conversations/<id:conversation_id>/inputs")
 def submit(conversation_id: int) -> tuple[Response, int]:
     """The visitor fills a form the bot sent, such as a promo card's email field."""
-    text = json_body(_TEXT)["text"]
+    text = json_body(TEXT_BODY)["text"]
     return _visitor_event(conversation_id, "input.submitted", text=text)
 
 

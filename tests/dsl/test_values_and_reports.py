@@ -10,7 +10,7 @@ import pytest
 
 from dsl.errors import Diagnostic, Location, split_lines
 from dsl.expressions import Template
-from dsl.model import WEBHOOK_TIMEOUT, Flow, Step, build_flow
+from dsl.model import WEBHOOK_TIMEOUT, Flow, build_flow
 from dsl.pipeline import FlowCompiler
 from dsl.source import load_document
 from dsl.structure import flow_schema
@@ -76,10 +76,6 @@ def test_an_arm_with_a_broken_guard_keeps_its_goto_exit() -> None:
         "  a:\n    branch:\n      - {when: 'x ==', goto: b}\n      - else: b\n  b:\n    end: true\n"
     )
     assert [e.path[-1] for e in flow.steps["a"].exits] == ["goto", "else"]
-
-
-def test_steps_have_no_unused_waits_property() -> None:
-    assert not hasattr(Step, "waits")
 
 
 # --- files and schema
