@@ -33,7 +33,7 @@ def cli_runner() -> CliRunner:
     return CliRunner()
 
 
-pytest_plugins = ["flowtest.plugin"]
+pytest_plugins = ["flowtest.plugin", "tests.fakes.fixtures"]
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]

@@ -1,0 +1,1 @@
+"""Fakes of outside services that Parley talks to, served for real on loopback."""

@@ -1,0 +1,379 @@
+"""The fake Graph API behaves as messenger.md says Meta's does, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.graph_state import DAY, Page, Person
+
+HOUR = 3600.0
+
+
+def call(
+    fake: FakeGraphApi,
+    method: str,
+    path: str,
+    token: str | None = None,
+    *,
+    query: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
+) -> tuple[int, Any, dict[str, str]]:
+    """One request to the fake: the status, the JSON answer and the headers."""
+    url = path if path.startswith("http") else f"{fake.url}{path}"
+    url += f"?{urlencode(query)}" if query else ""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    elif form is not None:
+        data = urlencode(form).encode()
+    request = urllib.request.Request(url, data, headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        with error:
+            raw = error.read()
+            answer = (
+                json.loads(raw) if error.headers.get_content_type() == "application/json" else raw
+            )
+            return error.code, answer, dict(error.headers)
+
+
+def send(fake: FakeGraphApi, page: Page, psid: str, **fields: Any) -> tuple[int, Any]:
+    """POST /{page}/messages with a text and the given top-level fields."""
+    body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "hi"}}
+    status, answer, _ = call(
+        fake, "POST", f"/v24.0/{page.id}/messages", page.token, body=body | fields
+    )
+    return status, answer
+
+
+def error_of(answer: Any) -> tuple[int, int | None]:
+    """A Graph error's code and subcode."""
+    return answer["error"]["code"], answer["error"].get("error_subcode")
+
+
+def test_a_bad_token_gets_graphs_oauth_error(graph_api: FakeGraphApi, page: Page) -> None:
+    status, answer, _ = call(graph_api, "GET", f"/v24.0/{page.id}/subscribed_apps", "nope")
+    assert status == 400
+    assert answer["error"]["type"] == "OAuthException"
+    assert answer["error"]["code"] == 190
+    assert answer["error"]["fbtrace_id"]
+
+
+def test_the_token_may_come_as_a_parameter_and_any_version_is_served(
+    graph_api: FakeGraphApi, page: Page
+) -> None:
+    query = {"access_token": page.token}
+    status, answer, _ = call(graph_api, "GET", f"/v19.0/{page.id}/subscribed_apps", query=query)
+    assert (status, answer) == (200, {"data": []})
+
+
+@pytest.mark.parametrize(
+    ("age", "messaging_type", "tag", "expected"),
+    [
+        (1 * HOUR, "RESPONSE", None, None),
+        (23 * HOUR, "UPDATE", None, None),
+        (25 * HOUR, "RESPONSE", None, (10, 2018278)),
+        (25 * HOUR, "MESSAGE_TAG", "HUMAN_AGENT", None),
+        (7 * DAY, "MESSAGE_TAG", "HUMAN_AGENT", None),
+        (8 * DAY, "MESSAGE_TAG", "HUMAN_AGENT", (10, 2018278)),
+        (8 * DAY, "RESPONSE", None, (10, 2018278)),
+        (8 * DAY, "MESSAGE_TAG", "CONFIRMED_EVENT_UPDATE", (100, None)),
+        (1 * HOUR, "MESSAGE_TAG", "ACCOUNT_UPDATE", (100, None)),
+        (1 * HOUR, "MESSAGE_TAG", None, (100, None)),
+        (1 * HOUR, "RESPONSE", "HUMAN_AGENT", (100, None)),
+    ],
+)
+def test_the_reply_window_and_message_tags(
+    graph_api: FakeGraphApi,
+    page: Page,
+    person: Person,
+    age: float,
+    messaging_type: str,
+    tag: str | None,
+    expected: tuple[int, int | None] | None,
+) -> None:
+    graph_api.advance(age)
+    fields = {"messaging_type": messaging_type} | ({"tag": tag} if tag else {})
+    status, answer = send(graph_api, page, person.psid, **fields)
+    if expected is None:
+        assert status == 200
+        assert answer["recipient_id"] == person.psid
+    else:
+        assert error_of(answer) == expected
+        assert graph_api.sent == []
+
+
+def test_a_platform_that_still_takes_retired_tags(
+    graph_api: FakeGraphApi, page: Page, person: Person
+) -> None:
+    graph_api.retired_tags.clear()
+    graph_api.advance(30 * DAY)
+    status, _ = send(
+        graph_api, page, person.psid, messaging_type="MESSAGE_TAG", tag="ACCOUNT_UPDATE"
+    )
+    assert status == 200
+    assert graph_api.sent[0].tag == "ACCOUNT_UPDATE"
+
+
+def test_the_error_for_a_send_outside_the_window(
+    graph_api: FakeGraphApi, page: Page, person: Person
+) -> None:
+    graph_api.advance(2 * DAY)
+    _, answer = send(graph_api, page, person.psid)
+    assert answer["error"]["message"] == "(#10) This message is sent outside of allowed window"
+
+
+@pytest.mark.parametrize(
+    ("message", "recipient"),
+    [
+        ({"text": "x" * 2000}, None),
+        ({"text": ""}, None),
+        ({"text": "hi", "quick_replies": [{"content_type": "text", "title": "A"}]}, None),
+        ({"text": "hi"}, "999"),
+    ],
+)
+def test_malformed_sends_are_error_100(
+    graph_api: FakeGraphApi, page: Page, person: Person, message: Any, recipient: str | None
+) -> None:
+    status, answer = send(graph_api, page, recipient or person.psid, message=message)
+    assert status == 400
+    assert answer["error"]["code"] == 100
+
+
+def test_a_send_is_stored_recorded_and_echoed(
+    graph_api: FakeGraphApi, page: Page, person: Person
+) -> None:
+    replies = [{"content_type": "text", "title": "Yes", "payload": "YES"}]
+    message = {"text": "Ready?", "metadata": "cs:out:7", "quick_replies": replies}
+    _, answer = send(graph_api, page, person.psid, message=message)
+    [sent] = graph_api.sent
+    assert (sent.message_id, sent.messaging_type, sent.metadata) == (
+        answer["message_id"],
+        "RESPONSE",
+        "cs:out:7",
+    )
+    assert sent.quick_replies == replies
+    conversation = graph_api.conversation_with(person)
+    assert conversation.messages[-1].sender == page.id
+    [echo] = graph_api.take_webhooks()
+    event = echo.payload["entry"][0]["messaging"][0]
+    assert event["sender"] == {"id": page.id}
+    assert event["recipient"] == {"id": person.psid}
+    assert event["message"]["is_echo"] is True
+    assert event["message"]["app_id"] == int(graph_api.app_id)
+    assert event["message"]["metadata"] == "cs:out:7"
+    assert event["message"]["mid"] == answer["message_id"]
+
+
+def test_a_send_as_a_form_with_json_values(
+    graph_api: FakeGraphApi, page: Page, person: Person
+) -> None:
+    form = {
+        "recipient": json.dumps({"id": person.psid}),
+        "messaging_type": "RESPONSE",
+        "message": json.dumps({"text": "hi"}),
+        "access_token": page.token,
+    }
+    status, _, _ = call(graph_api, "POST", "/v24.0/me/messages", form=form)
+    assert status == 200
+    assert graph_api.sent[0].recipient_id == person.psid
+
+
+def list_all(fake: FakeGraphApi, page: Page, limit: int = 100) -> list[dict[str, Any]]:
+    """Every conversation, following `paging.next` as given."""
+    query = {"platform": "messenger", "fields": "updated_time", "limit": limit}
+    status, answer, _ = call(
+        fake, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+    )
+    found = []
+    while True:
+        assert status == 200
+        found += answer["data"]
+        if "next" not in answer["paging"]:
+            return found
+        status, answer, _ = call(fake, "GET", answer["paging"]["next"])
+
+
+def test_paging_reaches_the_end_through_short_pages(graph_api: FakeGraphApi, page: Page) -> None:
+    graph_api.seed_conversations(page.id, 1050)
+    graph_api.short_pages = 3
+    conversations = list_all(graph_api, page)
+    assert len({c["id"] for c in conversations}) == 1050
+    times = [c["updated_time"] for c in conversations]
+    assert times == sorted(times, reverse=True)
+    assert [r.path for r in graph_api.requests].count(f"/v24.0/{page.id}/conversations") > 11
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"platform": "messenger", "since": "1700000000"},
+        {"platform": "messenger", "fields": "x"},
+    ],
+)
+def test_conversations_refuse_bad_parameters(
+    graph_api: FakeGraphApi, page: Page, query: dict[str, str]
+) -> None:
+    status, answer, _ = call(
+        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+    )
+    assert (status, answer["error"]["code"]) == (400, 100)
+
+
+def test_conversations_for_one_person_with_nested_messages(
+    graph_api: FakeGraphApi, page: Page
+) -> None:
+    [_, thread] = graph_api.seed_conversations(page.id, 2, messages_each=25)
+    query = {
+        "platform": "messenger",
+        "user_id": thread.psid,
+        "fields": "participants,messages.limit(25){id,created_time,from,message}",
+    }
+    _, answer, _ = call(
+        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+    )
+    [conversation] = answer["data"]
+    assert [p["id"] for p in conversation["participants"]["data"]] == [thread.psid, page.id]
+    messages = conversation["messages"]["data"]
+    assert messages[0]["message"] == "message 25 of thread 2"
+    assert messages[0]["from"]["id"] == thread.psid
+    assert "message" in messages[19]
+    assert set(messages[20]) == {"id", "created_time"}  # past the 20 newest: no details
+
+
+def test_only_the_20_newest_messages_have_details(graph_api: FakeGraphApi, page: Page) -> None:
+    [thread] = graph_api.seed_conversations(page.id, 1, messages_each=21)
+    oldest, newest = thread.messages[0], thread.messages[-1]
+    query = {"fields": "id,message,from"}
+    status, answer, _ = call(graph_api, "GET", f"/v24.0/{newest.mid}", page.token, query=query)
+    assert (status, answer["message"]) == (200, newest.text)
+    status, answer, _ = call(graph_api, "GET", f"/v24.0/{oldest.mid}", page.token, query=query)
+    assert (status, answer["error"]["code"]) == (400, 100)
+    assert "deleted" in answer["error"]["message"]
+    _, answer, _ = call(
+        graph_api, "GET", f"/v24.0/{thread.id}", page.token, query={"fields": "messages"}
+    )
+    assert answer["messages"]["data"][0]["id"] == newest.mid
+
+
+@pytest.mark.parametrize(
+    ("access", "status", "expected"),
+    [
+        ("full", 200, {"first_name": "Ana", "last_name": "Silva", "name": "Ana Silva"}),
+        ("none", 200, {}),
+        ("phone_only", 400, {"code": 100, "error_subcode": 2018218}),
+    ],
+)
+def test_profiles(
+    graph_api: FakeGraphApi, page: Page, access: Any, status: int, expected: dict[str, Any]
+) -> None:
+    person = graph_api.add_person(page.id, profile=access)
+    query = {"fields": "first_name,last_name,name"}
+    got, answer, _ = call(graph_api, "GET", f"/v24.0/{person.psid}", page.token, query=query)
+    assert got == status
+    assert expected.items() <= answer.get("error", answer).items()
+
+
+def test_subscribed_apps(graph_api: FakeGraphApi, page: Page) -> None:
+    path = f"/v24.0/{page.id}/subscribed_apps"
+    query = {"subscribed_fields": "messages,message_echoes"}
+    assert call(graph_api, "POST", path, page.token, query=query)[1] == {"success": True}
+    [app] = call(graph_api, "GET", path, page.token)[1]["data"]
+    assert (app["id"], app["subscribed_fields"]) == (
+        graph_api.app_id,
+        ["messages", "message_echoes"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "subcode"),
+    [
+        (4, None),
+        (17, None),
+        (32, None),
+        (613, None),
+        (2, None),
+        (551, None),
+        (10, 1893063),
+        (190, None),
+    ],
+)
+def test_injected_errors_answer_once(
+    graph_api: FakeGraphApi, page: Page, person: Person, code: int, subcode: int | None
+) -> None:
+    graph_api.fail_next("messages", code, subcode=subcode)
+    assert error_of(send(graph_api, page, person.psid)[1]) == (code, subcode)
+    assert send(graph_api, page, person.psid)[0] == 200
+
+
+def test_a_messenger_throttle_says_when_access_returns(graph_api: FakeGraphApi, page: Page) -> None:
+    graph_api.fail_next("conversations", 80006, regain_minutes=7)
+    query = {"platform": "messenger"}
+    _, answer, headers = call(
+        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+    )
+    assert answer["error"]["code"] == 80006
+    usage = json.loads(headers["X-Business-Use-Case-Usage"])[page.id][0]
+    assert usage["estimated_time_to_regain_access"] == 7
+
+
+def test_a_plain_server_error(graph_api: FakeGraphApi, page: Page, person: Person) -> None:
+    graph_api.fail_next("any", http_status=503)
+    status, answer = send(graph_api, page, person.psid)
+    assert status == 503
+    assert b"Service Unavailable" in answer
+
+
+def test_a_timeout_carries_the_send_out_but_answers_too_late(
+    graph_api: FakeGraphApi, page: Page, person: Person
+) -> None:
+    graph_api.fail_next("messages", timeout=True)
+    body = {
+        "recipient": {"id": person.psid},
+        "messaging_type": "RESPONSE",
+        "message": {"text": "?"},
+    }
+    request = urllib.request.Request(
+        f"{graph_api.url}/v24.0/{page.id}/messages?access_token={page.token}",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json"},
+    )
+    with pytest.raises(TimeoutError):
+        urllib.request.urlopen(request, timeout=0.2)
+    assert [sent.text for sent in graph_api.sent] == ["?"]
+
+
+def test_the_conversations_rate_limit_follows_the_fake_clock(
+    graph_api: FakeGraphApi, page: Page
+) -> None:
+    graph_api.limit_rate("conversations", 2)
+    path, query = f"/v24.0/{page.id}/conversations", {"platform": "messenger"}
+    codes = [call(graph_api, "GET", path, page.token, query=query)[0] for _ in range(3)]
+    assert codes == [200, 200, 400]
+    graph_api.advance(1)
+    assert call(graph_api, "GET", path, page.token, query=query)[0] == 200
+
+
+def test_the_control_api(graph_api: FakeGraphApi) -> None:
+    _, page, _ = call(graph_api, "POST", "/_fake/page", body={"name": "Books"})
+    _, threads, _ = call(graph_api, "POST", "/_fake/seed", body={"page_id": page["id"], "n": 3})
+    assert len(threads) == 3
+    call(graph_api, "POST", "/_fake/advance", body={"seconds": 60})
+    _, message, _ = call(graph_api, "POST", "/_fake/visitor_message", body={"page_id": page["id"]})
+    assert message["created"] == graph_api.clock
+    status, deliveries, _ = call(graph_api, "POST", "/_fake/deliver", body={})
+    assert status == 400  # no webhook_url: the error says so
+    assert "webhook_url" in deliveries["error"]
+    assert call(graph_api, "GET", "/_fake/sent")[1] == []
