@@ -48,11 +48,11 @@ def call(
             return error.code, answer, dict(error.headers)
 
 
-def send(fake: FakeGraphApi, page: Page, psid: str, **fields: Any) -> tuple[int, Any]:
+def send(fake: FakeGraphApi, graph_page: Page, psid: str, **fields: Any) -> tuple[int, Any]:
     """POST /{page}/messages with a text and the given top-level fields."""
     body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": {"text": "hi"}}
     status, answer, _ = call(
-        fake, "POST", f"/v24.0/{page.id}/messages", page.token, body=body | fields
+        fake, "POST", f"/v24.0/{graph_page.id}/messages", graph_page.token, body=body | fields
     )
     return status, answer
 
@@ -62,8 +62,8 @@ def error_of(answer: Any) -> tuple[int, int | None]:
     return answer["error"]["code"], answer["error"].get("error_subcode")
 
 
-def test_a_bad_token_gets_graphs_oauth_error(graph_api: FakeGraphApi, page: Page) -> None:
-    status, answer, _ = call(graph_api, "GET", f"/v24.0/{page.id}/subscribed_apps", "nope")
+def test_a_bad_token_gets_graphs_oauth_error(graph_api: FakeGraphApi, graph_page: Page) -> None:
+    status, answer, _ = call(graph_api, "GET", f"/v24.0/{graph_page.id}/subscribed_apps", "nope")
     assert status == 400
     assert answer["error"]["type"] == "OAuthException"
     assert answer["error"]["code"] == 190
@@ -71,10 +71,12 @@ def test_a_bad_token_gets_graphs_oauth_error(graph_api: FakeGraphApi, page: Page
 
 
 def test_the_token_may_come_as_a_parameter_and_any_version_is_served(
-    graph_api: FakeGraphApi, page: Page
+    graph_api: FakeGraphApi, graph_page: Page
 ) -> None:
-    query = {"access_token": page.token}
-    status, answer, _ = call(graph_api, "GET", f"/v19.0/{page.id}/subscribed_apps", query=query)
+    query = {"access_token": graph_page.token}
+    status, answer, _ = call(
+        graph_api, "GET", f"/v19.0/{graph_page.id}/subscribed_apps", query=query
+    )
     assert (status, answer) == (200, {"data": []})
 
 
@@ -96,8 +98,8 @@ def test_the_token_may_come_as_a_parameter_and_any_version_is_served(
 )
 def test_the_reply_window_and_message_tags(
     graph_api: FakeGraphApi,
-    page: Page,
-    person: Person,
+    graph_page: Page,
+    graph_visitor: Person,
     age: float,
     messaging_type: str,
     tag: str | None,
@@ -105,32 +107,36 @@ def test_the_reply_window_and_message_tags(
 ) -> None:
     graph_api.advance(age)
     fields = {"messaging_type": messaging_type} | ({"tag": tag} if tag else {})
-    status, answer = send(graph_api, page, person.psid, **fields)
+    status, answer = send(graph_api, graph_page, graph_visitor.psid, **fields)
     if expected is None:
         assert status == 200
-        assert answer["recipient_id"] == person.psid
+        assert answer["recipient_id"] == graph_visitor.psid
     else:
         assert error_of(answer) == expected
         assert graph_api.sent == []
 
 
 def test_a_platform_that_still_takes_retired_tags(
-    graph_api: FakeGraphApi, page: Page, person: Person
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     graph_api.retired_tags.clear()
     graph_api.advance(30 * DAY)
     status, _ = send(
-        graph_api, page, person.psid, messaging_type="MESSAGE_TAG", tag="ACCOUNT_UPDATE"
+        graph_api,
+        graph_page,
+        graph_visitor.psid,
+        messaging_type="MESSAGE_TAG",
+        tag="ACCOUNT_UPDATE",
     )
     assert status == 200
     assert graph_api.sent[0].tag == "ACCOUNT_UPDATE"
 
 
 def test_the_error_for_a_send_outside_the_window(
-    graph_api: FakeGraphApi, page: Page, person: Person
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     graph_api.advance(2 * DAY)
-    _, answer = send(graph_api, page, person.psid)
+    _, answer = send(graph_api, graph_page, graph_visitor.psid)
     assert answer["error"]["message"] == "(#10) This message is sent outside of allowed window"
 
 
@@ -144,19 +150,23 @@ def test_the_error_for_a_send_outside_the_window(
     ],
 )
 def test_malformed_sends_are_error_100(
-    graph_api: FakeGraphApi, page: Page, person: Person, message: Any, recipient: str | None
+    graph_api: FakeGraphApi,
+    graph_page: Page,
+    graph_visitor: Person,
+    message: Any,
+    recipient: str | None,
 ) -> None:
-    status, answer = send(graph_api, page, recipient or person.psid, message=message)
+    status, answer = send(graph_api, graph_page, recipient or graph_visitor.psid, message=message)
     assert status == 400
     assert answer["error"]["code"] == 100
 
 
 def test_a_send_is_stored_recorded_and_echoed(
-    graph_api: FakeGraphApi, page: Page, person: Person
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     replies = [{"content_type": "text", "title": "Yes", "payload": "YES"}]
     message = {"text": "Ready?", "metadata": "cs:out:7", "quick_replies": replies}
-    _, answer = send(graph_api, page, person.psid, message=message)
+    _, answer = send(graph_api, graph_page, graph_visitor.psid, message=message)
     [sent] = graph_api.sent
     assert (sent.message_id, sent.messaging_type, sent.metadata) == (
         answer["message_id"],
@@ -164,12 +174,12 @@ def test_a_send_is_stored_recorded_and_echoed(
         "cs:out:7",
     )
     assert sent.quick_replies == replies
-    conversation = graph_api.conversation_with(person)
-    assert conversation.messages[-1].sender == page.id
-    [echo] = graph_api.take_webhooks()
+    conversation = graph_api.conversation_with(graph_visitor)
+    assert conversation.messages[-1].sender == graph_page.id
+    _hello, echo = graph_api.take_webhooks()
     event = echo.payload["entry"][0]["messaging"][0]
-    assert event["sender"] == {"id": page.id}
-    assert event["recipient"] == {"id": person.psid}
+    assert event["sender"] == {"id": graph_page.id}
+    assert event["recipient"] == {"id": graph_visitor.psid}
     assert event["message"]["is_echo"] is True
     assert event["message"]["app_id"] == int(graph_api.app_id)
     assert event["message"]["metadata"] == "cs:out:7"
@@ -177,24 +187,24 @@ def test_a_send_is_stored_recorded_and_echoed(
 
 
 def test_a_send_as_a_form_with_json_values(
-    graph_api: FakeGraphApi, page: Page, person: Person
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     form = {
-        "recipient": json.dumps({"id": person.psid}),
+        "recipient": json.dumps({"id": graph_visitor.psid}),
         "messaging_type": "RESPONSE",
         "message": json.dumps({"text": "hi"}),
-        "access_token": page.token,
+        "access_token": graph_page.token,
     }
     status, _, _ = call(graph_api, "POST", "/v24.0/me/messages", form=form)
     assert status == 200
-    assert graph_api.sent[0].recipient_id == person.psid
+    assert graph_api.sent[0].recipient_id == graph_visitor.psid
 
 
-def list_all(fake: FakeGraphApi, page: Page, limit: int = 100) -> list[dict[str, Any]]:
+def list_all(fake: FakeGraphApi, graph_page: Page, limit: int = 100) -> list[dict[str, Any]]:
     """Every conversation, following `paging.next` as given."""
     query = {"platform": "messenger", "fields": "updated_time", "limit": limit}
     status, answer, _ = call(
-        fake, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+        fake, "GET", f"/v24.0/{graph_page.id}/conversations", graph_page.token, query=query
     )
     found = []
     while True:
@@ -205,14 +215,16 @@ def list_all(fake: FakeGraphApi, page: Page, limit: int = 100) -> list[dict[str,
         status, answer, _ = call(fake, "GET", answer["paging"]["next"])
 
 
-def test_paging_reaches_the_end_through_short_pages(graph_api: FakeGraphApi, page: Page) -> None:
-    graph_api.seed_conversations(page.id, 1050)
+def test_paging_reaches_the_end_through_short_pages(
+    graph_api: FakeGraphApi, graph_page: Page
+) -> None:
+    graph_api.seed_conversations(graph_page.id, 1050)
     graph_api.short_pages = 3
-    conversations = list_all(graph_api, page)
+    conversations = list_all(graph_api, graph_page)
     assert len({c["id"] for c in conversations}) == 1050
     times = [c["updated_time"] for c in conversations]
     assert times == sorted(times, reverse=True)
-    assert [r.path for r in graph_api.requests].count(f"/v24.0/{page.id}/conversations") > 11
+    assert [r.path for r in graph_api.requests].count(f"/v24.0/{graph_page.id}/conversations") > 11
 
 
 @pytest.mark.parametrize(
@@ -224,28 +236,28 @@ def test_paging_reaches_the_end_through_short_pages(graph_api: FakeGraphApi, pag
     ],
 )
 def test_conversations_refuse_bad_parameters(
-    graph_api: FakeGraphApi, page: Page, query: dict[str, str]
+    graph_api: FakeGraphApi, graph_page: Page, query: dict[str, str]
 ) -> None:
     status, answer, _ = call(
-        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+        graph_api, "GET", f"/v24.0/{graph_page.id}/conversations", graph_page.token, query=query
     )
     assert (status, answer["error"]["code"]) == (400, 100)
 
 
 def test_conversations_for_one_person_with_nested_messages(
-    graph_api: FakeGraphApi, page: Page
+    graph_api: FakeGraphApi, graph_page: Page
 ) -> None:
-    [_, thread] = graph_api.seed_conversations(page.id, 2, messages_each=25)
+    [_, thread] = graph_api.seed_conversations(graph_page.id, 2, messages_each=25)
     query = {
         "platform": "messenger",
         "user_id": thread.psid,
         "fields": "participants,messages.limit(25){id,created_time,from,message}",
     }
     _, answer, _ = call(
-        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+        graph_api, "GET", f"/v24.0/{graph_page.id}/conversations", graph_page.token, query=query
     )
     [conversation] = answer["data"]
-    assert [p["id"] for p in conversation["participants"]["data"]] == [thread.psid, page.id]
+    assert [p["id"] for p in conversation["participants"]["data"]] == [thread.psid, graph_page.id]
     messages = conversation["messages"]["data"]
     assert messages[0]["message"] == "message 25 of thread 2"
     assert messages[0]["from"]["id"] == thread.psid
@@ -253,17 +265,23 @@ def test_conversations_for_one_person_with_nested_messages(
     assert set(messages[20]) == {"id", "created_time"}  # past the 20 newest: no details
 
 
-def test_only_the_20_newest_messages_have_details(graph_api: FakeGraphApi, page: Page) -> None:
-    [thread] = graph_api.seed_conversations(page.id, 1, messages_each=21)
+def test_only_the_20_newest_messages_have_details(
+    graph_api: FakeGraphApi, graph_page: Page
+) -> None:
+    [thread] = graph_api.seed_conversations(graph_page.id, 1, messages_each=21)
     oldest, newest = thread.messages[0], thread.messages[-1]
     query = {"fields": "id,message,from"}
-    status, answer, _ = call(graph_api, "GET", f"/v24.0/{newest.mid}", page.token, query=query)
+    status, answer, _ = call(
+        graph_api, "GET", f"/v24.0/{newest.mid}", graph_page.token, query=query
+    )
     assert (status, answer["message"]) == (200, newest.text)
-    status, answer, _ = call(graph_api, "GET", f"/v24.0/{oldest.mid}", page.token, query=query)
+    status, answer, _ = call(
+        graph_api, "GET", f"/v24.0/{oldest.mid}", graph_page.token, query=query
+    )
     assert (status, answer["error"]["code"]) == (400, 100)
     assert "deleted" in answer["error"]["message"]
     _, answer, _ = call(
-        graph_api, "GET", f"/v24.0/{thread.id}", page.token, query={"fields": "messages"}
+        graph_api, "GET", f"/v24.0/{thread.id}", graph_page.token, query={"fields": "messages"}
     )
     assert answer["messages"]["data"][0]["id"] == newest.mid
 
@@ -277,20 +295,20 @@ def test_only_the_20_newest_messages_have_details(graph_api: FakeGraphApi, page:
     ],
 )
 def test_profiles(
-    graph_api: FakeGraphApi, page: Page, access: Any, status: int, expected: dict[str, Any]
+    graph_api: FakeGraphApi, graph_page: Page, access: Any, status: int, expected: dict[str, Any]
 ) -> None:
-    person = graph_api.add_person(page.id, profile=access)
+    visitor = graph_api.add_person(graph_page.id, profile=access)
     query = {"fields": "first_name,last_name,name"}
-    got, answer, _ = call(graph_api, "GET", f"/v24.0/{person.psid}", page.token, query=query)
+    got, answer, _ = call(graph_api, "GET", f"/v24.0/{visitor.psid}", graph_page.token, query=query)
     assert got == status
     assert expected.items() <= answer.get("error", answer).items()
 
 
-def test_subscribed_apps(graph_api: FakeGraphApi, page: Page) -> None:
-    path = f"/v24.0/{page.id}/subscribed_apps"
+def test_subscribed_apps(graph_api: FakeGraphApi, graph_page: Page) -> None:
+    path = f"/v24.0/{graph_page.id}/subscribed_apps"
     query = {"subscribed_fields": "messages,message_echoes"}
-    assert call(graph_api, "POST", path, page.token, query=query)[1] == {"success": True}
-    [app] = call(graph_api, "GET", path, page.token)[1]["data"]
+    assert call(graph_api, "POST", path, graph_page.token, query=query)[1] == {"success": True}
+    [app] = call(graph_api, "GET", path, graph_page.token)[1]["data"]
     assert (app["id"], app["subscribed_fields"]) == (
         graph_api.app_id,
         ["messages", "message_echoes"],
@@ -311,42 +329,46 @@ def test_subscribed_apps(graph_api: FakeGraphApi, page: Page) -> None:
     ],
 )
 def test_injected_errors_answer_once(
-    graph_api: FakeGraphApi, page: Page, person: Person, code: int, subcode: int | None
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person, code: int, subcode: int | None
 ) -> None:
     graph_api.fail_next("messages", code, subcode=subcode)
-    assert error_of(send(graph_api, page, person.psid)[1]) == (code, subcode)
-    assert send(graph_api, page, person.psid)[0] == 200
+    assert error_of(send(graph_api, graph_page, graph_visitor.psid)[1]) == (code, subcode)
+    assert send(graph_api, graph_page, graph_visitor.psid)[0] == 200
 
 
-def test_a_messenger_throttle_says_when_access_returns(graph_api: FakeGraphApi, page: Page) -> None:
+def test_a_messenger_throttle_says_when_access_returns(
+    graph_api: FakeGraphApi, graph_page: Page
+) -> None:
     graph_api.fail_next("conversations", 80006, regain_minutes=7)
     query = {"platform": "messenger"}
     _, answer, headers = call(
-        graph_api, "GET", f"/v24.0/{page.id}/conversations", page.token, query=query
+        graph_api, "GET", f"/v24.0/{graph_page.id}/conversations", graph_page.token, query=query
     )
     assert answer["error"]["code"] == 80006
-    usage = json.loads(headers["X-Business-Use-Case-Usage"])[page.id][0]
+    usage = json.loads(headers["X-Business-Use-Case-Usage"])[graph_page.id][0]
     assert usage["estimated_time_to_regain_access"] == 7
 
 
-def test_a_plain_server_error(graph_api: FakeGraphApi, page: Page, person: Person) -> None:
+def test_a_plain_server_error(
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
+) -> None:
     graph_api.fail_next("any", http_status=503)
-    status, answer = send(graph_api, page, person.psid)
+    status, answer = send(graph_api, graph_page, graph_visitor.psid)
     assert status == 503
     assert b"Service Unavailable" in answer
 
 
 def test_a_timeout_carries_the_send_out_but_answers_too_late(
-    graph_api: FakeGraphApi, page: Page, person: Person
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     graph_api.fail_next("messages", timeout=True)
     body = {
-        "recipient": {"id": person.psid},
+        "recipient": {"id": graph_visitor.psid},
         "messaging_type": "RESPONSE",
         "message": {"text": "?"},
     }
     request = urllib.request.Request(
-        f"{graph_api.url}/v24.0/{page.id}/messages?access_token={page.token}",
+        f"{graph_api.url}/v24.0/{graph_page.id}/messages?access_token={graph_page.token}",
         json.dumps(body).encode(),
         {"Content-Type": "application/json"},
     )
@@ -356,22 +378,26 @@ def test_a_timeout_carries_the_send_out_but_answers_too_late(
 
 
 def test_the_conversations_rate_limit_follows_the_fake_clock(
-    graph_api: FakeGraphApi, page: Page
+    graph_api: FakeGraphApi, graph_page: Page
 ) -> None:
     graph_api.limit_rate("conversations", 2)
-    path, query = f"/v24.0/{page.id}/conversations", {"platform": "messenger"}
-    codes = [call(graph_api, "GET", path, page.token, query=query)[0] for _ in range(3)]
+    path, query = f"/v24.0/{graph_page.id}/conversations", {"platform": "messenger"}
+    codes = [call(graph_api, "GET", path, graph_page.token, query=query)[0] for _ in range(3)]
     assert codes == [200, 200, 400]
     graph_api.advance(1)
-    assert call(graph_api, "GET", path, page.token, query=query)[0] == 200
+    assert call(graph_api, "GET", path, graph_page.token, query=query)[0] == 200
 
 
 def test_the_control_api(graph_api: FakeGraphApi) -> None:
-    _, page, _ = call(graph_api, "POST", "/_fake/page", body={"name": "Books"})
-    _, threads, _ = call(graph_api, "POST", "/_fake/seed", body={"page_id": page["id"], "n": 3})
+    _, graph_page, _ = call(graph_api, "POST", "/_fake/page", body={"name": "Books"})
+    _, threads, _ = call(
+        graph_api, "POST", "/_fake/seed", body={"page_id": graph_page["id"], "n": 3}
+    )
     assert len(threads) == 3
     call(graph_api, "POST", "/_fake/advance", body={"seconds": 60})
-    _, message, _ = call(graph_api, "POST", "/_fake/visitor_message", body={"page_id": page["id"]})
+    _, message, _ = call(
+        graph_api, "POST", "/_fake/visitor_message", body={"page_id": graph_page["id"]}
+    )
     assert message["created"] == graph_api.clock
     status, deliveries, _ = call(graph_api, "POST", "/_fake/deliver", body={})
     assert status == 400  # no webhook_url: the error says so

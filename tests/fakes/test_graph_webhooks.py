@@ -57,9 +57,9 @@ def receiver(graph_api: FakeGraphApi) -> Iterator[type[Receiver]]:
 
 
 def test_webhooks_are_signed_over_metas_escaped_body(
-    graph_api: FakeGraphApi, page: Page, receiver: type[Receiver]
+    graph_api: FakeGraphApi, graph_page: Page, receiver: type[Receiver]
 ) -> None:
-    graph_api.visitor_message(page.id, text="Größe? 1/2")
+    graph_api.visitor_message(graph_page.id, text="Größe? 1/2")
     [delivery] = graph_api.deliver_webhooks()
     assert delivery.status == 200
     [(body, headers)] = receiver.received
@@ -72,9 +72,9 @@ def test_webhooks_are_signed_over_metas_escaped_body(
 
 
 def test_webhooks_wait_for_delivery_and_failed_ones_stay_queued(
-    graph_api: FakeGraphApi, page: Page, receiver: type[Receiver]
+    graph_api: FakeGraphApi, graph_page: Page, receiver: type[Receiver]
 ) -> None:
-    graph_api.visitor_message(page.id, text="one")
+    graph_api.visitor_message(graph_page.id, text="one")
     assert receiver.received == []
     receiver.status = 500
     assert [d.status for d in graph_api.deliver_webhooks()] == [500]
@@ -83,10 +83,10 @@ def test_webhooks_wait_for_delivery_and_failed_ones_stay_queued(
     assert graph_api.queued == []
 
 
-def test_webhooks_out_of_order_and_twice(graph_api: FakeGraphApi, page: Page) -> None:
+def test_webhooks_out_of_order_and_twice(graph_api: FakeGraphApi, graph_page: Page) -> None:
     texts = ["one", "two", "three"]
     for text in texts:
-        graph_api.visitor_message(page.id, text=text)
+        graph_api.visitor_message(graph_page.id, text=text)
     seen: list[str] = []
 
     def post(body: bytes, _headers: Any) -> int:
@@ -97,14 +97,17 @@ def test_webhooks_out_of_order_and_twice(graph_api: FakeGraphApi, page: Page) ->
     assert seen == ["three", "three", "two", "two", "one", "one"]
 
 
-def test_scripted_events(graph_api: FakeGraphApi, page: Page, person: Person) -> None:
-    graph_api.visitor_message(page.id, person.psid, None, attachments=["image", "sticker"])
-    graph_api.visitor_message(page.id, person.psid, "Yes", quick_reply="YES")
-    graph_api.postback(page.id, person.psid, "Start", "GET_STARTED")
-    graph_api.delivery(page.id, person.psid, ["m_1"])
-    graph_api.read(page.id, person.psid, standby=True)
-    graph_api.page_reply(page.id, person.psid, "from the inbox")
-    graph_api.page_reply(page.id, person.psid, "from a post", app_id=None)
+def test_scripted_events(graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person) -> None:
+    graph_api.take_webhooks()  # the visitor's "hello"
+    graph_api.visitor_message(
+        graph_page.id, graph_visitor.psid, None, attachments=["image", "sticker"]
+    )
+    graph_api.visitor_message(graph_page.id, graph_visitor.psid, "Yes", quick_reply="YES")
+    graph_api.postback(graph_page.id, graph_visitor.psid, "Start", "GET_STARTED")
+    graph_api.delivery(graph_page.id, graph_visitor.psid, ["m_1"])
+    graph_api.read(graph_page.id, graph_visitor.psid, standby=True)
+    graph_api.page_reply(graph_page.id, graph_visitor.psid, "from the inbox")
+    graph_api.page_reply(graph_page.id, graph_visitor.psid, "from a post", app_id=None)
     entries = [request.payload["entry"][0] for request in graph_api.take_webhooks()]
     events = [entry.get("messaging", entry.get("standby"))[0] for entry in entries]
     assert [a["type"] for a in events[0]["message"]["attachments"]] == ["image", "sticker"]
@@ -114,7 +117,7 @@ def test_scripted_events(graph_api: FakeGraphApi, page: Page, person: Person) ->
     assert "standby" in entries[4]
     assert events[5]["message"]["app_id"] == 263902037430900
     assert "app_id" not in events[6]["message"]
-    assert graph_api.conversation_with(person).messages[-1].text == "from a post"
+    assert graph_api.conversation_with(graph_visitor).messages[-1].text == "from a post"
 
 
 def test_the_verify_handshake(graph_api: FakeGraphApi, receiver: type[Receiver]) -> None:
