@@ -1,0 +1,1 @@
+"""Facebook Messenger: Meta's Graph API, webhooks, the reply window and contact sync."""
