@@ -104,7 +104,7 @@ EDGES = {
 }
 
 
-def node_kind(fake: FakeGraphApi, node: str) -> str:
+def node_kind(node: str) -> str:
     """What `GET /{id}` reads: conversation, message or profile."""
     if node.startswith("t_"):
         return "conversation"
@@ -167,7 +167,7 @@ def resolve(
         raise GraphFault(190, "Invalid OAuth access token - Cannot parse access token")
     node = page.id if parts[1] == "me" else parts[1]
     if len(parts) == 2 and method == "GET":
-        return page, node, Route(node_kind(fake, node), read_node)
+        return page, node, Route(node_kind(node), read_node)
     route = EDGES.get((method, parts[2])) if len(parts) == 3 else None
     if route is None:
         raise invalid(f"Unsupported {method.lower()} request to /{'/'.join(parts[1:])}")

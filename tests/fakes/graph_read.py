@@ -56,6 +56,7 @@ class FieldParser:
         return fields
 
     def field_list(self) -> dict[str, Field]:
+        """Fields separated by commas."""
         fields = {}
         while True:
             field = self.field()
@@ -64,6 +65,7 @@ class FieldParser:
                 return fields
 
     def field(self) -> Field:
+        """A name, then `.modifier(value)`s and a `{nested,fields}` in any order."""
         name = self.word()
         modifiers: dict[str, str] = {}
         nested = None
@@ -81,6 +83,7 @@ class FieldParser:
         return Field(name, modifiers, nested)
 
     def word(self) -> str:
+        """A field or modifier name."""
         match = WORD.match(self.text, self.at)
         if match is None:
             raise invalid(f"Syntax error in fields at character {self.at}: {self.text}")
@@ -88,23 +91,32 @@ class FieldParser:
         return match.group()
 
     def take(self, char: str) -> bool:
+        """Step over `char` if it comes next."""
         if self.text.startswith(char, self.at):
             self.at += 1
             return True
         return False
 
     def expect(self, char: str) -> None:
+        """Step over `char`, which must come next."""
         if not self.take(char):
             raise invalid(f"Syntax error in fields: expected '{char}' at character {self.at}")
 
 
 def requested(
     text: str | None, allowed: set[str], default: Iterable[str], node: str
-) -> dict[str, Field]:
+) -> Mapping[str, Field]:
     """The fields a request asks for, checked against what the node type has."""
-    fields = (
-        FieldParser(text).parse() if text else {name: Field(name, {}, None) for name in default}
-    )
+    return checked(FieldParser(text).parse() if text else plain(default), allowed, node)
+
+
+def plain(names: Iterable[str]) -> dict[str, Field]:
+    """Fields without modifiers or nested fields, as a node's defaults are."""
+    return {name: Field(name, {}, None) for name in names}
+
+
+def checked(fields: Mapping[str, Field], allowed: set[str], node: str) -> Mapping[str, Field]:
+    """The fields, if the node type has them all; else Graph's 'nonexisting field' error."""
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise invalid(f"Tried accessing nonexisting field ({unknown[0]}) on node type ({node})")
@@ -202,12 +214,7 @@ def participant(state: GraphState, object_id: str) -> dict[str, str]:
 
 def message_list(state: GraphState, conversation: Conversation, field: Field) -> dict[str, Any]:
     """A thread's messages, newest first; past the 20 newest only id and created_time."""
-    fields = requested(
-        ",".join(field.nested) if field.nested else None,
-        MESSAGE_FIELDS,
-        ["id", "created_time"],
-        "Message",
-    )
+    fields = checked(field.nested or plain(["id", "created_time"]), MESSAGE_FIELDS, "Message")
     newest = conversation.messages[::-1]
     shown = newest[: limit_of(field.modifiers.get("limit"))]
     data = [

@@ -139,8 +139,9 @@ class GraphState:
         profile: ProfileAccess = "full",
     ) -> Person:
         """A person known to a Page, who has not written yet (no reply window)."""
-        person = Person(psid or self.next_id("2"), self.page(page_id).id, first_name, last_name)
-        person.profile = profile
+        person = Person(
+            psid or self.next_id("2"), self.page(page_id).id, first_name, last_name, profile
+        )
         self.people[person.psid] = person
         return person
 
@@ -209,8 +210,7 @@ class GraphState:
         page = self.page(page_id)
         seeded = []
         for index in range(n):
-            person = self.add_person(page.id, first_name="Visitor", last_name=str(index + 1))
-            person.profile = profile
+            person = self.add_person(page.id, None, "Visitor", str(index + 1), profile)
             conversation = self.conversation_with(person)
             newest = self.clock - index * spacing
             for age in range(messages_each - 1, -1, -1):

@@ -377,15 +377,32 @@ def test_a_timeout_carries_the_send_out_but_answers_too_late(
     assert [sent.text for sent in graph_api.sent] == ["?"]
 
 
-def test_the_conversations_rate_limit_follows_the_fake_clock(
-    graph_api: FakeGraphApi, graph_page: Page
+def test_rate_limits_follow_the_fake_clock(
+    graph_api: FakeGraphApi, graph_page: Page, graph_visitor: Person
 ) -> None:
     graph_api.limit_rate("conversations", 2)
+    graph_api.limit_rate("messages", 1)
     path, query = f"/v24.0/{graph_page.id}/conversations", {"platform": "messenger"}
-    codes = [call(graph_api, "GET", path, graph_page.token, query=query)[0] for _ in range(3)]
-    assert codes == [200, 200, 400]
+    answers = [call(graph_api, "GET", path, graph_page.token, query=query) for _ in range(3)]
+    assert [status for status, _, _ in answers] == [200, 200, 400]
+    assert answers[2][1]["error"]["code"] == 80006
+    sends = [send(graph_api, graph_page, graph_visitor.psid) for _ in range(2)]
+    assert [status for status, _ in sends] == [200, 400]
+    assert sends[1][1]["error"]["code"] == 613
     graph_api.advance(1)
     assert call(graph_api, "GET", path, graph_page.token, query=query)[0] == 200
+    assert send(graph_api, graph_page, graph_visitor.psid)[0] == 200
+
+
+def test_the_before_cursor_pages_back(graph_api: FakeGraphApi, graph_page: Page) -> None:
+    graph_api.seed_conversations(graph_page.id, 5)
+    path, query = f"/v24.0/{graph_page.id}/conversations", {"platform": "messenger", "limit": 2}
+    _, first, _ = call(graph_api, "GET", path, graph_page.token, query=query)
+    after = {"after": first["paging"]["cursors"]["after"]}
+    _, second, _ = call(graph_api, "GET", path, graph_page.token, query=query | after)
+    before = {"before": second["paging"]["cursors"]["before"]}
+    _, back, _ = call(graph_api, "GET", path, graph_page.token, query=query | before)
+    assert back["data"] == first["data"] != second["data"]
 
 
 def test_the_control_api(graph_api: FakeGraphApi) -> None:
