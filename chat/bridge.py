@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import EmailFailed, Mailer, render_email
+from channels.streams import ShardedQueue
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
@@ -91,41 +92,17 @@ class CommandExecutor:
         self.mailer = mailer
         self.email_templates = email_templates
         self.events = EventStream(client, keys)
-        for shard in range(keys.shards):
-            try:
-                client.xgroup_create(keys.commands(shard), GROUP, id="0", mkstream=True)
-            except redis.ResponseError as err:
-                if "BUSYGROUP" not in str(err):
-                    raise
+        self.outbox = ShardedQueue(
+            client, keys.commands, keys.dead_letters, keys.shards, GROUP, CLAIM_IDLE_MS
+        )
+        self.outbox.ensure_group()
 
     def run_once(self, count: int = 100) -> int:
         """Carry out the commands waiting in every outbox, and those a dead worker left."""
-        entries = self._claim(count) + self._read(count)
+        entries = self.outbox.take(self.name, count)
         for shard, entry_id, fields in entries:
             self._carry_out(shard, entry_id, fields)
         return len(entries)
-
-    def _read(self, count: int) -> list[tuple[int, bytes, dict[bytes, bytes]]]:
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            pipe.xreadgroup(GROUP, self.name, {self.keys.commands(shard): ">"}, count=count)
-        return [
-            (shard, entry_id, fields)
-            for shard, reply in enumerate(pipe.execute())
-            for _, messages in reply or []
-            for entry_id, fields in messages
-        ]
-
-    def _claim(self, count: int) -> list[tuple[int, bytes, dict[bytes, bytes]]]:
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            pipe.xautoclaim(self.keys.commands(shard), GROUP, self.name, CLAIM_IDLE_MS, count=count)
-        return [
-            (shard, entry_id, fields)
-            for shard, (_, messages, *_rest) in enumerate(pipe.execute())
-            for entry_id, fields in messages
-            if fields  # an entry trimmed from the stream meanwhile comes back empty
-        ]
 
     def _carry_out(self, shard: int, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         # A command that cannot be carried out is set aside with the reason; a database or
@@ -133,12 +110,8 @@ class CommandExecutor:
         try:
             self.execute(json.loads(fields[b"command"]))
         except (ValueError, KeyError, TypeError, ChatError) as err:
-            log.warning("command set aside: %s", err)
-            record = json.dumps(
-                {"command": fields.get(b"command", b"").decode(), "error": str(err)}
-            )
-            self.redis.xadd(self.keys.dead_letters(shard), {"entry": record}, maxlen=10_000)
-        self.redis.xack(self.keys.commands(shard), GROUP, entry_id)
+            self.outbox.set_aside(shard, fields, str(err))
+        self.outbox.ack(shard, entry_id)
 
     def execute(self, command: dict[str, Any]) -> None:
         """Carry out one command (once, whatever the deliveries) and publish its news."""
