@@ -15,7 +15,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.models import Channel, Conversation, Message, Sender
+from chat.models import Channel, Contact, Conversation, Message, Sender
+
+# Channels whose messages Parley sends out itself (the widget's visitors fetch theirs): an
+# agent's or a flow's message there is recorded `pending` for the channel's sender.
+SENT_BY_PARLEY: frozenset[Channel] = frozenset({"messenger"})
 
 
 class Recorded(NamedTuple):
@@ -23,6 +27,39 @@ class Recorded(NamedTuple):
 
     message: Message
     created: bool
+
+
+def open_conversation(
+    session: Session, contact: Contact, channel: Channel, at: datetime, account: str | None = None
+) -> tuple[Conversation, bool]:
+    """The contact's ongoing conversation on `channel` (and Page `account`), or a new one.
+
+    The second value says whether the conversation was started now. A contact is a new
+    visitor in their first conversation and a returning one after that.
+    """
+    ongoing = session.scalars(
+        select(Conversation).where(
+            Conversation.contact_id == contact.id,
+            Conversation.channel == channel,
+            Conversation.account == account,
+            Conversation.status == "ongoing",
+        )
+    ).first()
+    if ongoing is not None:
+        return ongoing, False
+    earlier = session.scalars(select(Conversation.id).where(Conversation.contact_id == contact.id))
+    conversation = Conversation(
+        workspace_id=contact.workspace_id,
+        contact=contact,
+        channel=channel,
+        account=account,
+        is_new_visitor=earlier.first() is None,
+        received_at=at,
+        last_activity_at=at,
+    )
+    session.add(conversation)
+    session.flush()
+    return conversation, True
 
 
 def record_message(
@@ -71,11 +108,21 @@ def record_message(
         channel=conversation.channel,
         channel_message_id=channel_message_id,
         created_at=at,
+        delivery="pending"
+        if _to_send(conversation, sender, off_platform, channel_message_id)
+        else None,
     )
     session.add(message)
     _count(conversation, sender, at)
     session.flush()
     return Recorded(message, created=True)
+
+
+def _to_send(
+    conversation: Conversation, sender: Sender, off_platform: bool, channel_message_id: str | None
+) -> bool:
+    outgoing = sender in ("agent", "bot") and not off_platform and channel_message_id is None
+    return outgoing and conversation.channel in SENT_BY_PARLEY
 
 
 def _lock(session: Session, conversation: Conversation) -> None:
@@ -108,6 +155,8 @@ def _visitor_wrote(conversation: Conversation, at: datetime) -> None:
         conversation.first_visitor_message_at = at
     if conversation.waiting_since is None:
         conversation.waiting_since = at
+    last = conversation.last_visitor_message_at
+    conversation.last_visitor_message_at = at if last is None else max(last, at)
 
 
 def _agent_replied(conversation: Conversation, at: datetime) -> None:

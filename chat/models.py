@@ -39,6 +39,10 @@ Channel = Literal["messenger", "widget"]
 Status = Literal["ongoing", "ended"]
 Sender = Literal["visitor", "agent", "bot", "system"]
 ConversationState = Literal["hosted", "assigned", "unassigned"]
+# What became of a message Parley sends out over a channel (None: nothing to send).
+Delivery = Literal["pending", "sending", "sent", "delivered", "read", "skipped", "failed"]
+SyncScope = Literal["recent", "all"]
+SyncStatus = Literal["queued", "running", "done", "failed"]
 
 PERMISSIONS = frozenset(
     {"conversations.view_all", "conversation_tags.manage", "contacts.edit", "settings.manage"}
@@ -211,6 +215,7 @@ class Conversation(Base):
         ID, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[Channel] = mapped_column(_choice(Channel, "channel"))
+    account: Mapped[str | None] = mapped_column(String(64))  # the Messenger Page id
     status: Mapped[Status] = mapped_column(_choice(Status, "status"), default="ongoing")
     assignee_id: Mapped[int | None] = mapped_column(
         ID, ForeignKey("members.id", ondelete="SET NULL")
@@ -225,6 +230,7 @@ class Conversation(Base):
     visitor_message_count: Mapped[int] = mapped_column(default=0)
     agent_message_count: Mapped[int] = mapped_column(default=0)
     first_visitor_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_visitor_message_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_response_seconds: Mapped[int | None] = mapped_column()
     waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -245,6 +251,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel", "channel_message_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # The Messenger sender's queue: messages waiting to go out, by their earliest time.
+        Index("ix_messages_delivery_send_after", "delivery", "send_after"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -260,6 +268,12 @@ class Message(Base):
     channel: Mapped[Channel] = mapped_column(_choice(Channel, "channel"))
     channel_message_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Outgoing messages on a channel that Parley sends itself (Messenger): where they stand.
+    delivery: Mapped[Delivery | None] = mapped_column(_choice(Delivery, "delivery"))
+    delivery_error: Mapped[str | None] = mapped_column(String(500))  # "<reason>: <detail>"
+    message_tag: Mapped[str | None] = mapped_column(String(40))  # the Messenger tag sent with it
+    send_after: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a retry's earliest time
+    send_attempts: Mapped[int] = mapped_column(default=0)
 
 
 class ExecutedCommand(Base):
@@ -269,3 +283,38 @@ class ExecutedCommand(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     executed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MessengerPage(Base):
+    """A Facebook Page connected to a workspace; its token is never shown through the API."""
+
+    __tablename__ = "messenger_pages"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ID, ForeignKey("workspaces.id", ondelete="CASCADE"))
+    page_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    access_token: Mapped[str] = mapped_column(Text)
+    connected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MessengerSync(Base):
+    """A background import of a Page's conversations, resumable from its cursor."""
+
+    __tablename__ = "messenger_syncs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    page_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("messenger_pages.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[SyncScope] = mapped_column(_choice(SyncScope, "scope"))
+    status: Mapped[SyncStatus] = mapped_column(_choice(SyncStatus, "status"))
+    cursor: Mapped[str | None] = mapped_column(Text)  # where the next page starts
+    pages_fetched: Mapped[int] = mapped_column(default=0)
+    contacts_imported: Mapped[int] = mapped_column(default=0)
+    messages_imported: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[str]] = mapped_column(MutableList.as_mutable(JSON_LIST), default=list)
+    next_request_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a worker holds it
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

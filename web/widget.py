@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.bridge import event_for
-from chat.conversations import record_message
+from chat.conversations import open_conversation, record_message
 from chat.models import ChannelIdentity, Contact, Conversation, Message, Workspace
 from engine.events import EventType
 from web.args import int_arg
@@ -48,7 +48,7 @@ def start() -> tuple[Response, int]:
     body = json_body(_START)
     with services().sessions.begin() as session:
         contact, token = _visitor(session, body)
-        conversation, started = _open_conversation(session, contact)
+        conversation, started = open_conversation(session, contact, "widget", services().now())
         news = event_for(
             conversation, "conversation.started", services().now(), f"widget:{conversation.id}"
         )
@@ -136,30 +136,6 @@ def _visitor(session: Session, body: dict[str, Any]) -> tuple[Contact, str]:
     session.add(contact)
     session.flush()
     return contact, token
-
-
-def _open_conversation(session: Session, contact: Contact) -> tuple[Conversation, bool]:
-    ongoing = session.scalars(
-        select(Conversation).where(
-            Conversation.contact_id == contact.id,
-            Conversation.channel == "widget",
-            Conversation.status == "ongoing",
-        )
-    ).first()
-    if ongoing is not None:
-        return ongoing, False
-    earlier = session.scalars(select(Conversation.id).where(Conversation.contact_id == contact.id))
-    conversation = Conversation(
-        workspace_id=contact.workspace_id,
-        contact_id=contact.id,
-        channel="widget",
-        is_new_visitor=earlier.first() is None,
-        received_at=services().now(),
-        last_activity_at=services().now(),
-    )
-    session.add(conversation)
-    session.flush()
-    return conversation, True
 
 
 def _own_conversation(session: Session, conversation_id: int) -> Conversation:

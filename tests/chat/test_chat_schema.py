@@ -28,6 +28,8 @@ TABLES = {
     "conversations",
     "messages",
     "executed_commands",
+    "messenger_pages",
+    "messenger_syncs",
 }
 
 
