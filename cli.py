@@ -9,14 +9,18 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 import redis
 from werkzeug.serving import run_simple
 
+from channels.messenger.people import find_page
+from channels.messenger.sync import PageSync, run_to_end, start_sync
+from chat.models import SyncScope
 from dsl.errors import FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler
@@ -252,6 +256,49 @@ def serve(host: str, port: int, workers: int) -> None:
         for thread in threads:
             thread.join(timeout=5)
         services.close()
+
+
+@main.group()
+def messenger() -> None:
+    """Messenger Pages."""
+
+
+@messenger.command(name="sync")
+@click.argument("page_id")
+@click.option("--scope", type=click.Choice(["recent", "all"]), default="recent", show_default=True)
+def messenger_sync(page_id: str, scope: SyncScope) -> None:
+    """Import a Page's contacts (the last 100, or all), each with their last 20 messages."""
+    services = build_services(_settings(), SystemClock())
+    try:
+        with services.sessions.begin() as session:
+            page = find_page(session, page_id)
+            if page is None:
+                message = f"no Page {page_id} is connected here; connect it through the API first"
+                raise click.ClickException(message)
+            job_id = start_sync(session, page, scope, services.now()).id
+        syncs = PageSync(services.sessions, services.graph(), services.now)
+        steps = run_to_end(syncs, job_id, time.sleep)
+        final = None
+        with click.progressbar(
+            steps, label=f"Syncing Page {page_id}", item_show_func=_progress
+        ) as bar:
+            for progress in bar:
+                final = progress
+    finally:
+        services.close()
+    click.echo(_progress(final))
+    if final is None or final["status"] != "done":
+        sys.exit(1)
+
+
+def _progress(progress: dict[str, Any] | None) -> str:
+    if progress is None:
+        return ""
+    return (
+        f"{progress['status']}: {progress['pages_fetched']} pages, "
+        f"{progress['contacts_imported']} contacts, {progress['messages_imported']} messages, "
+        f"{len(progress['errors'])} errors"
+    )
 
 
 def _settings() -> Settings:

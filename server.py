@@ -18,7 +18,7 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
-from web import contacts, conversations, flows, members, openapi, widget
+from web import contacts, conversations, flows, members, messenger, openapi, widget
 from web.args import MAX_ID
 from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
@@ -38,6 +38,8 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         conversations.blueprint,
         flows.blueprint,
         widget.blueprint,
+        messenger.webhooks,
+        messenger.blueprint,
         openapi.blueprint,
     )
     for blueprint in blueprints:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from channels.email import SmtpSettings
+from channels.messenger.settings import MessengerSettings
 from engine.keys import DEFAULT_SHARDS
 
 
@@ -32,6 +33,7 @@ class Settings:
     owner_email: str = "owner@example.com"  # the first start creates this owner
     smtp: SmtpSettings | None = None  # unset: no email goes out
     email_templates: Path = Path("emails")
+    messenger: MessengerSettings = field(default_factory=MessengerSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +48,15 @@ class Settings:
             owner_email=env.get("PARLEY_OWNER_EMAIL", "owner@example.com"),
             smtp=_smtp(env),
             email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),
+            messenger=_messenger(env),
         )
+
+
+def _messenger(env: Mapping[str, str]) -> MessengerSettings:
+    try:
+        return MessengerSettings.from_env(env)
+    except ValueError as err:
+        raise SettingsError(str(err)) from err
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:

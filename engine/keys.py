@@ -75,6 +75,10 @@ class Keys:
         """Sorted set of visitors with `status` in a flow, scored by their last trigger."""
         return f"{self._tagged(shard)}:funnel:{flow_id}:{status}"
 
+    def channel_stream(self, shard: int, name: str) -> str:
+        """Stream of a channel's own work (such as Messenger's inbound webhook items)."""
+        return f"{self._tagged(shard)}:channel:{name}"
+
     def flow_sources(self) -> str:
         """Hash of flow sources by `id@version`, so running visitors keep their version."""
         return f"{self.prefix}:flow-sources"

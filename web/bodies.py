@@ -11,12 +11,20 @@ from flask import request
 
 from web.errors import ApiError
 
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}  # Messenger's limit too
 # A message someone writes: the visitor in the widget, an agent replying.
 TEXT_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["text"],
-    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 2000}},
+    "properties": {"text": _TEXT},
+}
+# An agent's reply: on Messenger past 7 days, with a message tag from the allowed list.
+REPLY_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {"text": _TEXT, "tag": {"type": "string", "minLength": 1, "maxLength": 40}},
 }
 
 

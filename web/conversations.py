@@ -8,13 +8,15 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels.messenger.window import Terms, WindowClosed, agent_terms, window
 from chat.bridge import event_for
 from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
 from chat.inbox_actions import Change, assign, end_conversation, reply, set_hosting, set_tags
-from chat.models import Member, Message
+from chat.models import Conversation, Member, Message
 from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request, tell_engine
-from web.bodies import TEXT_BODY, json_body
+from web.bodies import REPLY_BODY, json_body
+from web.errors import ApiError
 from web.services import services
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
@@ -74,8 +76,15 @@ def counts(session: Session, member: Member) -> Response:
 @blueprint.get("/<id:conversation_id>")
 @member_request
 def detail(session: Session, member: Member, conversation_id: int) -> Response:
-    """One conversation with its figures."""
-    return jsonify(get_conversation(session, member, conversation_id).to_json())
+    """One conversation with its figures (and, on Messenger, its reply window)."""
+    found = get_conversation(session, member, conversation_id).to_json()
+    conversation = find_conversation(session, member, conversation_id)
+    if conversation.channel == "messenger":
+        now = services().now()
+        allowed = services().settings.messenger.allowed_tags
+        last = conversation.last_visitor_message_at
+        found["reply_window"] = window(last, now, allowed).as_json(now)
+    return jsonify(found)
 
 
 @blueprint.get("/<id:conversation_id>/messages")
@@ -92,10 +101,13 @@ def messages(session: Session, member: Member, conversation_id: int) -> Response
 @blueprint.post("/<id:conversation_id>/messages")
 @member_request
 def send(session: Session, member: Member, conversation_id: int) -> tuple[Response, int]:
-    """An agent replies."""
-    text = json_body(TEXT_BODY)["text"]
+    """An agent replies; on Messenger, within the reply window or with an allowed tag."""
+    body = json_body(REPLY_BODY)
     conversation = find_conversation(session, member, conversation_id)
-    message = reply(session, member, conversation, text, services().now())
+    terms = _messenger_terms(conversation, body.get("tag"))
+    message = reply(session, member, conversation, body["text"], services().now())
+    if terms is not None:
+        message.message_tag = terms.tag
     tell_engine(
         event_for(
             conversation,
@@ -103,10 +115,23 @@ def send(session: Session, member: Member, conversation_id: int) -> tuple[Respon
             services().now(),
             f"reply:{message.id}",
             sender="agent",
-            text=text,
+            text=message.text,
         )
     )
     return jsonify(message_json(message)), 201
+
+
+def _messenger_terms(conversation: Conversation, tag: str | None) -> Terms | None:
+    """How a Messenger reply goes out; 422 naming the way out when the window forbids it."""
+    if conversation.channel != "messenger":
+        if tag is not None:
+            raise ApiError(422, "invalid_tag", "message tags are for Messenger only", "tag")
+        return None
+    allowed = services().settings.messenger.allowed_tags
+    try:
+        return agent_terms(conversation.last_visitor_message_at, services().now(), allowed, tag)
+    except WindowClosed as err:
+        raise ApiError(422, "window_closed", str(err), err.field) from err
 
 
 @blueprint.post("/<id:conversation_id>/assign")
@@ -198,4 +223,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "attachments": message.attachments,
         "off_platform": message.off_platform,
         "created_at": message.created_at.isoformat(),
+        "delivery": message.delivery,
+        "delivery_error": message.delivery_error,
+        "message_tag": message.message_tag,
     }

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify
 from web.args import MAX_ID
 from web.bodies import TEXT_BODY
 from web.openapi_chat import CHAT_PATHS
+from web.openapi_messenger import MESSENGER_PATHS
 from web.openapi_parts import body, errors, json_response, query
 
 blueprint = Blueprint("openapi", __name__)
@@ -210,6 +211,7 @@ PATHS.update(
     }
 )
 PATHS.update(CHAT_PATHS)
+PATHS.update(MESSENGER_PATHS)
 
 for _flow_path in (
     "/flows/metrics",

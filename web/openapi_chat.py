@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from web.args import MAX_ID
+from web.bodies import REPLY_BODY
 from web.openapi_parts import ID, OBJECT, fields, json_response, op, path_id, query
 
 _PAGE_ARGS = [
@@ -141,11 +142,11 @@ CHAT_PATHS: dict[str, Any] = {
             parameters=[path_id("conversation_id")],
         ),
         "post": op(
-            "An agent replies",
+            "An agent replies (on Messenger past 7 days, with an allowed message tag)",
             json_response(OBJECT),
             status="201",
             parameters=[path_id("conversation_id")],
-            body=fields({"text": {"type": "string"}}, ["text"]),
+            body=REPLY_BODY,
         ),
     },
     "/conversations/{conversation_id}/assign": {

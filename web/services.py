@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import Mailer
+from channels.messenger.graph import GraphClient
+from channels.messenger.inbound import MessengerInbox
+from channels.messenger.outbound import MessengerSender
+from channels.messenger.sync import PageSync
 from chat.bridge import CommandExecutor
 from dsl.pipeline import CheckReport
 from engine.core import Engine
@@ -47,12 +53,11 @@ class Services:
         return self.last_load
 
     def work(self, name: str, stop: threading.Event, idle_wait: float = 0.1) -> None:
-        """Apply events, fire timers and carry out commands until `stop` is set."""
-        worker = Worker(self.engine, name)
-        executor = self.executor(name)
+        """Apply events, fire timers, carry out commands and channel work until `stop`."""
+        rounds = self.rounds(name)
         while not stop.is_set():
             try:
-                busy = worker.poll() + executor.run_once()
+                busy = sum(round_() for round_ in rounds)
             except (redis.RedisError, SQLAlchemyError, OSError):
                 # Redis or the database is away for a moment: what was not acknowledged is
                 # delivered again, so the worker only waits and goes on
@@ -63,11 +68,39 @@ class Services:
                 stop.wait(idle_wait)  # bounds how late a timer or a reply can be
 
     def settle(self, name: str = "settle") -> None:
-        """Work until nothing is left: events applied, commands carried out (tests, tools)."""
-        worker = Worker(self.engine, name)
-        executor = self.executor(name)
-        while worker.poll() + executor.run_once():
+        """Work until nothing is left to do now (tests, tools)."""
+        rounds = self.rounds(name)
+        while sum(round_() for round_ in rounds):
             pass
+
+    def rounds(self, name: str) -> list[Callable[[], int]]:
+        """One worker's rounds, each doing what is due and saying how much it did."""
+        worker = Worker(self.engine, name)
+        inbox = self.messenger_inbox
+        return [
+            worker.poll,
+            self.executor(name).run_once,
+            lambda: inbox.run_once(name),
+            MessengerSender(self.sessions, self.graph(), self.now).run_once,
+            PageSync(self.sessions, self.graph(), self.now).run_once,
+        ]
+
+    def graph(self) -> GraphClient:
+        """A Graph API client for the configured Graph API (Meta's, or a test's fake)."""
+        messenger = self.settings.messenger
+        return GraphClient(messenger.graph_api_url, timeout=messenger.graph_timeout)
+
+    @functools.cached_property
+    def messenger_inbox(self) -> MessengerInbox:
+        """Where Messenger webhook items are queued and applied."""
+        return MessengerInbox(
+            self.sessions,
+            self.redis,
+            self.engine.store.keys,
+            app_id=self.settings.messenger.app_id,
+            profile=self.graph().profile,
+            publish=self.events.publish,
+        )
 
     def now(self) -> datetime:
         """The time by the service's clock (a virtual one in tests and simulations)."""

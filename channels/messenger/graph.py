@@ -318,6 +318,9 @@ class GraphClient:
         body: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One Graph request; the JSON object it answers, or GraphError."""
+        if not token.isascii() or not token.isprintable():
+            # an HTTP header cannot carry it; Meta's tokens are plain ASCII
+            raise GraphError("the access token is not a Graph API token", code=190)
         url = f"{self.base_url}/{self.version}/{quote(path)}"
         if query:
             url += f"?{urlencode(query)}"

@@ -11,9 +11,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from channels.messenger.settings import MessengerSettings
 from chat.members import create_workspace
 from server import create_app
 from settings import Settings
+from tests.fakes.graph_api import FakeGraphApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,14 +30,21 @@ def flows_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(
-    redis_server: str, redis_client: redis.Redis, tmp_path: Path, flows_dir: Path, db_url: str
+    redis_server: str,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+    flows_dir: Path,
+    db_url: str,
+    graph_api: FakeGraphApi,
 ) -> Iterator[Flask]:
-    """The service, on an empty Redis and a new database (SQLite, and PostgreSQL if set)."""
+    """The service, on an empty Redis and a new database (SQLite, and PostgreSQL if set);
+    Messenger calls go to the fake Graph API, never to Meta."""
     settings = Settings(
         redis_url=redis_server,
         database_url=db_url,
         data_dir=tmp_path / "var",
         flows_dir=flows_dir,
+        messenger=MessengerSettings(app_secret=graph_api.app_secret, graph_api_url=graph_api.url),
     )
     app = create_app(settings)
     yield app

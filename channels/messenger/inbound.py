@@ -1,0 +1,306 @@
+"""Messenger webhook items into the chat data, and news for the engine.
+
+The webhook endpoint only checks the signature and queues each item on its visitor's shard
+of a Redis stream, so Meta gets its answer at once and a restart loses nothing; workers then
+take the items here, oldest first, each in one transaction:
+
+- a visitor's message or postback is stored once per Messenger message id (Meta retries
+  deliveries), in the visitor's ongoing conversation on that Page, started if need be; a
+  new sender becomes a contact named from their Graph API profile when it can be read;
+- an echo of Parley's own send (its metadata) confirms the stored message; any other echo is
+  a reply an agent sent outside Parley (Page inbox, Business Suite) and is stored as an
+  off-platform agent message;
+- deliveries and reads move Parley's sent messages on to `delivered` and `read`;
+- `standby` items (another app controls the thread) are stored but not told to flows.
+
+The engine hears about new messages only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.messenger.graph import GraphError
+from channels.messenger.people import find_contact, find_message, find_page, page_contact
+from channels.messenger.webhook import KINDS, Item
+from channels.streams import ShardedQueue
+from chat.bridge import event_for
+from chat.conversations import open_conversation, record_message
+from chat.models import Conversation, Message, MessengerPage
+from engine.events import Event
+from engine.keys import Keys
+
+GROUP = "parley-messenger"
+STREAM = "messenger-inbound"
+METADATA_PREFIX = "parley:"  # Parley's sends carry `parley:<message id>` as metadata
+TEXT_PAYLOAD = "text:"  # a quick reply standing for a typed answer (an ask's choice)
+log = logging.getLogger(__name__)
+
+Profile = Callable[[str, str], dict[str, str]]  # (psid, page token) -> the Graph profile
+Publish = Callable[[Event], None]
+
+
+def inbound_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
+    """The sharded stream webhook items wait in."""
+    return ShardedQueue(
+        client,
+        lambda shard: keys.channel_stream(shard, STREAM),
+        lambda shard: keys.channel_stream(shard, STREAM + ":dead-letters"),
+        keys.shards,
+        GROUP,
+    )
+
+
+class MessengerInbox:
+    """Takes queued webhook items and applies them to the chat data."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: redis.Redis,
+        keys: Keys,
+        *,
+        app_id: str,
+        profile: Profile,
+        publish: Publish,
+    ) -> None:
+        self.sessions = sessions
+        self.keys = keys
+        self.queue = inbound_queue(client, keys)
+        self.queue.ensure_group()
+        self.app_id = app_id
+        self.profile = profile
+        self.publish = publish
+
+    def accept(self, found: list[Item]) -> None:
+        """Queue webhook items for the workers (the webhook endpoint's only work)."""
+        self.queue.add((self.keys.shard(item.psid), {"item": item.to_json()}) for item in found)
+
+    def run_once(self, consumer: str, count: int = 100) -> int:
+        """Apply the waiting items, oldest first; returns how many were taken."""
+        entries = self.queue.take(consumer, count)
+        readable = []
+        for shard, entry_id, fields in entries:
+            try:
+                readable.append((Item.from_json(fields[b"item"]), shard, entry_id))
+            except (ValueError, KeyError, TypeError) as err:
+                self.queue.set_aside(shard, fields, f"unreadable item: {err}")
+                self.queue.ack(shard, entry_id)
+        readable.sort(key=lambda taken: taken[0].timestamp_ms)
+        for item, shard, entry_id in readable:
+            self.apply(item)
+            self.queue.ack(shard, entry_id)
+        return len(entries)
+
+    def apply(self, item: Item) -> None:
+        """Store what one item says and tell the engine what is news for flows."""
+        if item.kind not in KINDS:
+            log.info("Messenger %s item skipped: Parley does not handle it", item.kind)
+            return
+        name = self._name_if_new(item)
+        with self.sessions.begin() as session:
+            page = find_page(session, item.page_id)
+            if page is None:
+                log.warning("Messenger item for Page %s, which is not connected", item.page_id)
+                return
+            news = _HANDLERS[item.kind](_Context(session, page, item, name, self.app_id))
+        if not item.standby:
+            for event in news:
+                self.publish(event)
+
+    def _name_if_new(self, item: Item) -> str | None:
+        # Read before the transaction: no network wait while the database is held.
+        if item.kind in ("delivery", "read"):
+            return None
+        with self.sessions() as session:
+            page = find_page(session, item.page_id)
+            if page is None or find_contact(session, page.page_id, item.psid) is not None:
+                return None
+            token = page.access_token
+        try:
+            return self.profile(item.psid, token).get("name") or None
+        except GraphError as err:  # the message matters more than the name: go on without
+            log.warning("profile of a new Messenger visitor not read: %s", err)
+            return None
+
+
+class _Context:
+    """One item being applied: the transaction, its Page, and what it needs."""
+
+    def __init__(
+        self, session: Session, page: MessengerPage, item: Item, name: str | None, app_id: str
+    ) -> None:
+        self.session = session
+        self.page = page
+        self.item = item
+        self.name = name
+        self.app_id = app_id
+        self.at = datetime.fromtimestamp(item.timestamp_ms / 1000, UTC)
+
+    def conversation(self) -> tuple[Conversation, list[Event]]:
+        """The visitor's ongoing conversation on the Page, and the news if it starts now."""
+        contact, _ = page_contact(self.session, self.page, self.item.psid, self.name)
+        found, started = open_conversation(
+            self.session, contact, "messenger", self.at, account=self.page.page_id
+        )
+        key = f"messenger-start:{found.id}"
+        return found, [event_for(found, "conversation.started", self.at, key)] if started else []
+
+
+def _visitor_message(context: _Context) -> list[Event]:
+    message = context.item.data["message"]
+    mid = str(message["mid"])
+    if find_message(context.session, mid) is not None:
+        return []  # Meta delivered it again
+    conversation, news = context.conversation()
+    text = str(message.get("text") or "")
+    attachments = [_attachment(raw) for raw in message.get("attachments") or []]
+    record_message(
+        context.session,
+        conversation,
+        sender="visitor",
+        text=text,
+        at=context.at,
+        channel_message_id=mid,
+        attachments=attachments,
+    )
+    payload = (message.get("quick_reply") or {}).get("payload")
+    key = f"messenger:{mid}"
+    if isinstance(payload, str) and not payload.startswith(TEXT_PAYLOAD):
+        return [*news, event_for(conversation, "button.clicked", context.at, key, payload=payload)]
+    if isinstance(payload, str):
+        text = payload.removeprefix(TEXT_PAYLOAD)
+    return [*news, event_for(conversation, "message.received", context.at, key, text=text)]
+
+
+def _postback(context: _Context) -> list[Event]:
+    postback = context.item.data["postback"]
+    mid = str(postback.get("mid") or f"postback:{context.item.psid}:{context.item.timestamp_ms}")
+    if find_message(context.session, mid) is not None:
+        return []
+    conversation, news = context.conversation()
+    title = str(postback.get("title") or "")
+    record_message(
+        context.session,
+        conversation,
+        sender="visitor",
+        text=title,
+        at=context.at,
+        channel_message_id=mid,
+        attachments=[{"type": "postback", "payload": postback.get("payload")}],
+    )
+    click = event_for(
+        conversation,
+        "button.clicked",
+        context.at,
+        f"messenger:{mid}",
+        payload=str(postback.get("payload") or ""),
+    )
+    return [*news, click]
+
+
+def _echo(context: _Context) -> list[Event]:
+    message = context.item.data["message"]
+    mid = str(message["mid"])
+    metadata = str(message.get("metadata") or "")
+    if metadata.startswith(METADATA_PREFIX):
+        _confirm_sent(context, metadata.removeprefix(METADATA_PREFIX), mid)
+        return []
+    if find_message(context.session, mid) is not None or _ours(context, message):
+        return []  # stored already, or Parley's own send recorded by the sender
+    conversation, news = context.conversation()
+    text = str(message.get("text") or "")
+    record_message(
+        context.session,
+        conversation,
+        sender="agent",
+        text=text,
+        at=context.at,
+        off_platform=True,
+        channel_message_id=mid,
+        attachments=[_attachment(raw) for raw in message.get("attachments") or []],
+    )
+    reply = event_for(
+        conversation,
+        "message.sent",
+        context.at,
+        f"messenger:{mid}",
+        sender="agent",
+        off_platform=True,
+        text=text,
+    )
+    return [*news, reply]
+
+
+def _ours(context: _Context, message: dict[str, Any]) -> bool:
+    return bool(context.app_id) and str(message.get("app_id") or "") == context.app_id
+
+
+def _confirm_sent(context: _Context, message_id: str, mid: str) -> None:
+    stored = context.session.get(Message, int(message_id)) if message_id.isdigit() else None
+    if stored is None:
+        log.warning("echo of a Parley send %s that is not stored", message_id)
+        return
+    stored.channel_message_id = stored.channel_message_id or mid
+    if stored.delivery in ("pending", "sending", "failed"):
+        # a send whose answer was lost (timeout, crash) did reach the visitor after all
+        stored.delivery, stored.delivery_error = "sent", None
+
+
+def _delivery(context: _Context) -> list[Event]:
+    delivery = context.item.data["delivery"]
+    mids = [str(mid) for mid in delivery.get("mids") or []]
+    _advance(context, "delivered", ("sent",), delivery.get("watermark"), mids)
+    return []
+
+
+def _read(context: _Context) -> list[Event]:
+    watermark = context.item.data["read"].get("watermark")
+    _advance(context, "read", ("sent", "delivered"), watermark, [])
+    return []
+
+
+def _advance(
+    context: _Context, to: str, after: tuple[str, ...], watermark: object, mids: list[str]
+) -> None:
+    """Move the visitor's sent messages up to the watermark (or named) on to `to`."""
+    contact = find_contact(context.session, context.page.page_id, context.item.psid)
+    if contact is None:
+        return
+    reached: ColumnElement[bool] = Message.channel_message_id.in_(mids)
+    if isinstance(watermark, int):
+        reached = reached | (Message.created_at <= datetime.fromtimestamp(watermark / 1000, UTC))
+    conversations = select(Conversation.id).where(
+        Conversation.contact_id == contact.id, Conversation.account == context.page.page_id
+    )
+    context.session.execute(
+        update(Message)
+        .where(Message.conversation_id.in_(conversations), Message.delivery.in_(after), reached)
+        .values(delivery=to)
+    )
+
+
+def _attachment(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        return {"type": "unknown"}
+    payload = raw.get("payload")
+    if not isinstance(payload, dict):
+        payload = {}
+    kept = {key: payload[key] for key in ("url", "sticker_id", "title") if key in payload}
+    return {"type": str(raw.get("type") or "unknown"), **kept}
+
+
+_HANDLERS: dict[str, Callable[[_Context], list[Event]]] = {
+    "message": _visitor_message,
+    "postback": _postback,
+    "echo": _echo,
+    "delivery": _delivery,
+    "read": _read,
+}

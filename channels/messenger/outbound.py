@@ -1,0 +1,200 @@
+"""Sending agents' replies and flows' messages through the Send API, each at most once.
+
+The queue is the messages table itself: a message Parley must send is recorded `pending` in
+the transaction that records it, so nothing is queued for a message that was not stored, nor
+lost after one that was. A worker claims pending messages (`sending`, committed before the
+request), sends, and records the outcome:
+
+- `sent`, with Meta's message id; the echo, which carries `parley:<message id>` as metadata,
+  confirms it too and may arrive first;
+- back to `pending` for a later attempt when Meta throttled the Page or failed before
+  accepting the message, after the wait its usage headers give (or a growing backoff);
+- `failed` with the reason (window closed, person unavailable, token expired...), shown to
+  agents on the message;
+- `skipped` for a flow's message outside the 24-hour window.
+
+A message is never sent twice: a claimed message is never claimed again, so a worker dying
+mid-send leaves it `sending` until its echo shows it arrived; a timeout, after which Meta may
+or may not have delivered it, is recorded as failed with that said, and the echo, if any,
+turns it into `sent`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.messenger.graph import GraphClient, GraphError, QuickReply
+from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
+from channels.messenger.people import find_page
+from channels.messenger.window import Terms, bot_skip_reason, bot_terms
+from chat.models import Conversation, Message
+
+MAX_ATTEMPTS = 5
+QUICK_REPLIES_MAX = 13  # Messenger's limit per message
+QUICK_REPLY_TITLE_MAX = 20
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A claimed message, with all the send needs (read inside the claiming transaction)."""
+
+    message_id: int
+    attempt: int
+    page_id: str
+    token: str
+    psid: str
+    text: str
+    quick_replies: list[QuickReply]
+    terms: Terms
+
+
+class MessengerSender:
+    """Claims pending Messenger messages and sends them."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], graph: GraphClient, now: Callable[[], datetime]
+    ) -> None:
+        self.sessions = sessions
+        self.graph = graph
+        self.now = now
+
+    def run_once(self, limit: int = 20) -> int:
+        """Send what is due; returns how many messages were claimed or skipped."""
+        claimed, settled = self._claim(limit)
+        for outgoing in claimed:
+            self._send(outgoing)
+        return len(claimed) + settled
+
+    def _claim(self, limit: int) -> tuple[list[Outgoing], int]:
+        now = self.now()
+        due = (
+            select(Message)
+            .where(
+                Message.delivery == "pending",
+                or_(Message.send_after.is_(None), Message.send_after <= now),
+            )
+            .order_by(Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL: workers take different rows
+        )
+        claimed, settled = [], 0
+        with self.sessions.begin() as session:
+            for message in session.scalars(due).all():
+                outgoing = _prepare(session, message, now)
+                if outgoing is None:
+                    settled += 1
+                    continue
+                message.delivery, message.send_attempts = "sending", outgoing.attempt
+                claimed.append(outgoing)
+        return claimed, settled
+
+    def _send(self, outgoing: Outgoing) -> None:
+        try:
+            sent = self.graph.send_message(
+                outgoing.page_id,
+                outgoing.token,
+                outgoing.psid,
+                outgoing.text,
+                quick_replies=outgoing.quick_replies,
+                messaging_type=outgoing.terms.messaging_type,
+                tag=outgoing.terms.tag,
+                metadata=f"{METADATA_PREFIX}{outgoing.message_id}",
+            )
+        except GraphError as err:
+            self._failed(outgoing, err)
+            return
+        with self.sessions.begin() as session:
+            message = session.get(Message, outgoing.message_id)
+            if message is not None:
+                message.channel_message_id = message.channel_message_id or sent.message_id
+                if message.delivery == "sending":  # its echo may have come first
+                    message.delivery = "sent"
+
+    def _failed(self, outgoing: Outgoing, err: GraphError) -> None:
+        retry = (err.throttled or err.transient) and not err.delivered_unknown
+        with self.sessions.begin() as session:
+            message = session.get(Message, outgoing.message_id)
+            if message is None or message.delivery != "sending":
+                return
+            if retry and outgoing.attempt < MAX_ATTEMPTS:
+                wait = err.retry_after or 2.0**outgoing.attempt
+                message.delivery, message.send_after = (
+                    "pending",
+                    self.now() + timedelta(seconds=wait),
+                )
+                log.info("message %s: %s; retrying in %.0f s", message.id, err.reason, wait)
+                return
+            message.delivery, message.delivery_error = "failed", _failure(err)
+
+
+def _failure(err: GraphError) -> str:
+    if err.delivered_unknown:
+        return (
+            "unconfirmed: the Send API did not answer in time, so the message may have "
+            "reached the visitor; its echo will mark it sent if it did"
+        )
+    return f"{err.reason}: {err}"[:500]
+
+
+def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | None:
+    """What sending `message` needs, or None when it is settled here (skipped or failed)."""
+    conversation = session.get(Conversation, message.conversation_id)
+    page = find_page(session, conversation.account or "") if conversation else None
+    psid = _psid(conversation) if conversation else None
+    if conversation is None or page is None or psid is None:
+        message.delivery, message.delivery_error = "failed", "invalid: the Page is not connected"
+        return None
+    terms = _terms(message, conversation, now)
+    if terms is None:
+        message.delivery = "skipped"
+        message.delivery_error = bot_skip_reason(conversation.last_visitor_message_at, now)
+        return None
+    quick_replies = _quick_replies(message.attachments)
+    return Outgoing(
+        message.id,
+        message.send_attempts + 1,
+        page.page_id,
+        page.access_token,
+        psid,
+        message.text,
+        quick_replies,
+        terms,
+    )
+
+
+def _terms(message: Message, conversation: Conversation, now: datetime) -> Terms | None:
+    if message.sender == "bot":
+        return bot_terms(conversation.last_visitor_message_at, now)
+    if message.message_tag is None:
+        return Terms("RESPONSE")
+    return Terms("MESSAGE_TAG", message.message_tag)
+
+
+def _psid(conversation: Conversation) -> str | None:
+    for identity in conversation.contact.identities:
+        if identity.channel == "messenger" and identity.account == conversation.account:
+            return identity.external_id
+    return None
+
+
+def _quick_replies(attachments: list[dict[str, Any]]) -> list[QuickReply]:
+    """A flow's buttons (its payloads) and an ask's choices (typed answers) as quick replies."""
+    replies = []
+    for attachment in attachments:
+        for button in attachment.get("buttons") or []:
+            replies.append(_quick_reply(str(button["label"]), str(button["payload"])))
+        for choice in attachment.get("choices") or []:
+            replies.append(_quick_reply(str(choice), f"{TEXT_PAYLOAD}{choice}"))
+    return replies[:QUICK_REPLIES_MAX]
+
+
+def _quick_reply(title: str, payload: str) -> QuickReply:
+    return QuickReply(title[:QUICK_REPLY_TITLE_MAX], payload)
