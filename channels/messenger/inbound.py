@@ -34,7 +34,7 @@ from channels.streams import ShardedQueue
 from chat.bridge import event_for
 from chat.conversations import open_conversation, record_message
 from chat.models import Conversation, Message, MessengerPage
-from engine.events import Event
+from engine.events import Event, EventType
 from engine.keys import Keys
 
 GROUP = "parley-messenger"
@@ -144,98 +144,85 @@ class _Context:
         self.app_id = app_id
         self.at = datetime.fromtimestamp(item.timestamp_ms / 1000, UTC)
 
-    def conversation(self) -> tuple[Conversation, list[Event]]:
-        """The visitor's ongoing conversation on the Page, and the news if it starts now."""
+    def store(
+        self, mid: str, text: str, attachments: list[dict[str, Any]], *, from_page: bool = False
+    ) -> tuple[Conversation, list[Event]] | None:
+        """Record a message once per Messenger id in the visitor's ongoing conversation (started
+        if need be); the conversation and the news so far, or None if it was stored before."""
+        if find_message(self.session, mid) is not None:
+            return None  # Meta delivered it again
         contact, _ = page_contact(self.session, self.page, self.item.psid, self.name)
-        found, started = open_conversation(
+        conversation, started = open_conversation(
             self.session, contact, "messenger", self.at, account=self.page.page_id
         )
-        key = f"messenger-start:{found.id}"
-        return found, [event_for(found, "conversation.started", self.at, key)] if started else []
+        record_message(
+            self.session,
+            conversation,
+            sender="agent" if from_page else "visitor",
+            text=text,
+            at=self.at,
+            off_platform=from_page,  # the Page's own messages here are not Parley's sends
+            channel_message_id=mid,
+            attachments=attachments,
+        )
+        if not started:
+            return conversation, []
+        key = f"messenger-start:{conversation.id}"
+        return conversation, [event_for(conversation, "conversation.started", self.at, key)]
+
+    def news(self, conversation: Conversation, kind: EventType, **fields: Any) -> Event:
+        """An engine event about this item, with an id Meta's retries cannot repeat."""
+        return event_for(conversation, kind, self.at, f"messenger:{self.mid}", **fields)
+
+    @property
+    def mid(self) -> str:
+        """The Messenger id of the item's message (or postback)."""
+        raw = self.item.data.get("message") or self.item.data.get("postback") or {}
+        return str(raw.get("mid") or f"{self.item.kind}:{self.item.psid}:{self.item.timestamp_ms}")
 
 
 def _visitor_message(context: _Context) -> list[Event]:
     message = context.item.data["message"]
-    mid = str(message["mid"])
-    if find_message(context.session, mid) is not None:
-        return []  # Meta delivered it again
-    conversation, news = context.conversation()
-    text = str(message.get("text") or "")
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
-    record_message(
-        context.session,
-        conversation,
-        sender="visitor",
-        text=text,
-        at=context.at,
-        channel_message_id=mid,
-        attachments=attachments,
-    )
+    text = str(message.get("text") or "")
+    stored = context.store(context.mid, text, attachments)
+    if stored is None:
+        return []
+    conversation, news = stored
     payload = (message.get("quick_reply") or {}).get("payload")
-    key = f"messenger:{mid}"
     if isinstance(payload, str) and not payload.startswith(TEXT_PAYLOAD):
-        return [*news, event_for(conversation, "button.clicked", context.at, key, payload=payload)]
+        return [*news, context.news(conversation, "button.clicked", payload=payload)]
     if isinstance(payload, str):
         text = payload.removeprefix(TEXT_PAYLOAD)
-    return [*news, event_for(conversation, "message.received", context.at, key, text=text)]
+    return [*news, context.news(conversation, "message.received", text=text)]
 
 
 def _postback(context: _Context) -> list[Event]:
     postback = context.item.data["postback"]
-    mid = str(postback.get("mid") or f"postback:{context.item.psid}:{context.item.timestamp_ms}")
-    if find_message(context.session, mid) is not None:
-        return []
-    conversation, news = context.conversation()
+    payload = str(postback.get("payload") or "")
     title = str(postback.get("title") or "")
-    record_message(
-        context.session,
-        conversation,
-        sender="visitor",
-        text=title,
-        at=context.at,
-        channel_message_id=mid,
-        attachments=[{"type": "postback", "payload": postback.get("payload")}],
-    )
-    click = event_for(
-        conversation,
-        "button.clicked",
-        context.at,
-        f"messenger:{mid}",
-        payload=str(postback.get("payload") or ""),
-    )
-    return [*news, click]
+    stored = context.store(context.mid, title, [{"type": "postback", "payload": payload}])
+    if stored is None:
+        return []
+    conversation, news = stored
+    return [*news, context.news(conversation, "button.clicked", payload=payload)]
 
 
 def _echo(context: _Context) -> list[Event]:
     message = context.item.data["message"]
-    mid = str(message["mid"])
     metadata = str(message.get("metadata") or "")
     if metadata.startswith(METADATA_PREFIX):
-        _confirm_sent(context, metadata.removeprefix(METADATA_PREFIX), mid)
+        _confirm_sent(context, metadata.removeprefix(METADATA_PREFIX), context.mid)
         return []
-    if find_message(context.session, mid) is not None or _ours(context, message):
-        return []  # stored already, or Parley's own send recorded by the sender
-    conversation, news = context.conversation()
+    if _ours(context, message):
+        return []  # Parley's own send, recorded by the sender
     text = str(message.get("text") or "")
-    record_message(
-        context.session,
-        conversation,
-        sender="agent",
-        text=text,
-        at=context.at,
-        off_platform=True,
-        channel_message_id=mid,
-        attachments=[_attachment(raw) for raw in message.get("attachments") or []],
-    )
-    reply = event_for(
-        conversation,
-        "message.sent",
-        context.at,
-        f"messenger:{mid}",
-        sender="agent",
-        off_platform=True,
-        text=text,
-    )
+    attachments = [_attachment(raw) for raw in message.get("attachments") or []]
+    stored = context.store(context.mid, text, attachments, from_page=True)
+    if stored is None:
+        return []
+    conversation, news = stored
+    reply = context.news(conversation, "message.sent", sender="agent", off_platform=True, text=text)
     return [*news, reply]
 
 

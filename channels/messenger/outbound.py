@@ -56,15 +56,13 @@ class Outgoing:
     terms: Terms
 
 
+@dataclass
 class MessengerSender:
     """Claims pending Messenger messages and sends them."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], graph: GraphClient, now: Callable[[], datetime]
-    ) -> None:
-        self.sessions = sessions
-        self.graph = graph
-        self.now = now
+    sessions: sessionmaker[Session]
+    graph: GraphClient
+    now: Callable[[], datetime]
 
     def run_once(self, limit: int = 20) -> int:
         """Send what is due; returns how many messages were claimed or skipped."""

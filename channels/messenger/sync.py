@@ -89,15 +89,13 @@ class _Claimed:
     cursor: str | None
 
 
+@dataclass
 class PageSync:
     """Advances due syncs by one request each."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], graph: GraphClient, now: Callable[[], datetime]
-    ) -> None:
-        self.sessions = sessions
-        self.graph = graph
-        self.now = now
+    sessions: sessionmaker[Session]
+    graph: GraphClient
+    now: Callable[[], datetime]
 
     def run_once(self, limit: int = 4) -> int:
         """Fetch and import one page for each of up to `limit` due syncs; how many ran."""
