@@ -57,6 +57,9 @@ class Event:
     flow: str | None = None  # message.sent by the bot: the flow that said it
     payload: str | None = None  # button.clicked: the payload Parley put on the button
     timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
+    # message.received: email the agents if no agent has replied this many seconds after the
+    # waiting streak began (None: the workspace sends no such emails)
+    notify_after: float | None = None
     version: int = EVENT_VERSION
 
     def to_json(self) -> str:
@@ -100,6 +103,7 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         flow=_optional_text(data, "flow"),
         payload=_optional_text(data, "payload"),
         timer=_optional_text(data, "timer"),
+        notify_after=None if data.get("notify_after") is None else _number(data, "notify_after"),
     )
 
 

@@ -96,11 +96,14 @@ class _Apply(Context):
     def message_received(self) -> None:
         for timer in [t for t in self.state.timers.values() if t.kind == "silence"]:
             self.cancel(timer)
+        self._wait_for_an_agent()
         for run, flow in self._running():
             self.steps.reply(flow, run, self.event.text or "")
         self._trigger("message_received")
 
     def message_sent(self) -> None:
+        if self.event.sender == "agent":  # in Parley or outside it; the bot does not count
+            self._agent_answered()
         for flow in self.flows.current():
             trigger = flow.flow.trigger
             if trigger.kind != "visitor_timeout" or flow.id == self.event.flow:
@@ -118,6 +121,7 @@ class _Apply(Context):
             self.stop(run, "the conversation ended")
         for timer in list(self.state.timers.values()):
             self.cancel(timer)
+        self.state.waiting_since = None
 
     def button_clicked(self) -> None:
         flow_id, number, step, index = _split_payload(self.event.payload or "")
@@ -147,8 +151,35 @@ class _Apply(Context):
         run = self.state.runs.get(timer.flow)
         if timer.kind == "silence":
             self._silence_fired(timer.flow)
+        elif timer.kind == "notify":
+            self._notify(timer)
         elif run is not None and run.active and (flow := self._flow_of(run)) is not None:
             self.steps.timer(flow, run, timer.kind)
+
+    # -- waiting for an agent --------------------------------------------------------
+
+    def _wait_for_an_agent(self) -> None:
+        """A visitor message starts a waiting streak, unless one is under way: one email per
+        streak, however many messages the visitor sends before an agent answers."""
+        if self.state.waiting_since is not None:
+            return
+        self.state.waiting_since = self.event.at
+        if self.event.notify_after is not None:
+            self.schedule("notify", "", self.event.at + self.event.notify_after)
+
+    def _agent_answered(self) -> None:
+        self.state.waiting_since = None
+        timer = self.state.timers.get("notify:")
+        if timer is not None:
+            self.cancel(timer)
+            self.effects.note("notify", "an agent answered: no email")
+
+    def _notify(self, timer: Timer) -> None:
+        """The visitor has waited too long: the chat layer emails the agents."""
+        conversation = self.state.facts.get("conversation", {}).get("id", "")
+        args = {"due": timer.due, "waiting_since": self.state.waiting_since}
+        self.effects.command("notify", self.state.visitor_id, conversation, "", args)
+        self.effects.note("notify", "waited too long: the agents are emailed")
 
     # -- triggers --------------------------------------------------------------------
 

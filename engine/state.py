@@ -15,7 +15,7 @@ from engine.errors import EngineError
 STATE_VERSION = 1
 SEEN_EVENTS = 64  # how many recent event ids are remembered to recognise redeliveries
 
-TimerKind = Literal["silence", "step", "wait"]
+TimerKind = Literal["silence", "step", "wait", "notify"]
 
 
 def _fields(value: Any) -> dict[str, Any]:
@@ -82,6 +82,9 @@ class VisitorState:
     funnel: dict[str, FunnelRecord] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
     generation: int = 0  # the last timer generation handed out
+    # when the visitor's unanswered messages began (None: an agent has answered them); a
+    # field added later, with a default, so states written before it still read
+    waiting_since: float | None = None
 
     def to_json(self) -> str:
         """The state as JSON text, stamped with its layout version."""
@@ -95,6 +98,7 @@ class VisitorState:
             "funnel": {key: _fields(record) for key, record in self.funnel.items()},
             "seen": self.seen,
             "generation": self.generation,
+            "waiting_since": self.waiting_since,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -112,6 +116,7 @@ class VisitorState:
             funnel={k: FunnelRecord(**v) for k, v in data["funnel"].items()},
             seen=data["seen"],
             generation=data["generation"],
+            waiting_since=data.get("waiting_since"),
         )
 
     def remember(self, event_id: str) -> bool:

@@ -40,6 +40,7 @@ def test_an_event_round_trips_through_json() -> None:
         ({"contact": {"tags": "vip"}}, "contact.tags"),
         ({"version": 2}, "version"),
         ({"sender": "cat"}, "sender"),
+        ({"notify_after": "10 minutes"}, "notify_after"),
     ],
 )
 def test_a_bad_event_names_its_field(change: dict[str, object], field: str) -> None:
@@ -60,6 +61,12 @@ def test_state_round_trips_as_versioned_json() -> None:
     state.timers["step:f"] = Timer("step:f", 5.0, 3, "step", "f")
     state.funnel["f"] = FunnelRecord(1.0, 2.0, "widget", "c1", triggers=2, counted=["all:x"])
     assert VisitorState.from_json(state.to_json()) == state
+
+
+def test_a_state_written_before_the_waiting_streak_was_kept_still_reads() -> None:
+    data = json.loads(VisitorState("v1", waiting_since=5.0).to_json())
+    del data["waiting_since"]
+    assert VisitorState.from_json(json.dumps(data)).waiting_since is None
 
 
 def test_state_of_an_unknown_layout_is_refused() -> None:
