@@ -30,6 +30,7 @@ from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
 from chat.models import Contact, Conversation, ExecutedCommand, Member
+from chat.notifications import queue_notifications
 from engine.events import Event, EventType
 from engine.keys import Keys
 from engine.worker import EventStream
@@ -49,6 +50,10 @@ def event_for(
 ) -> Event:
     """An engine event about `conversation`, carrying the facts flows read right now."""
     contact = conversation.contact
+    if kind == "message.received" and conversation.workspace.notify_by_email:
+        # the waiting streak this message may start is told its length now: a later change
+        # of the setting applies to streaks that start afterwards
+        fields.setdefault("notify_after", conversation.workspace.notify_after_minutes * 60.0)
     return Event(
         id=event_id,
         type=kind,
@@ -274,6 +279,11 @@ def _member(session: Session, workspace_id: int, agent: object) -> Member | None
     return session.scalars(found.where(func.lower(Member.email) == text.lower())).first()
 
 
+def _notify(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+    due = datetime.fromtimestamp(float(command["args"]["due"]), UTC)
+    queue_notifications(session, conversation, due, due)
+
+
 def _hosting(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     conversation.hosting = bool(command["args"]["on"])
 
@@ -313,6 +323,7 @@ _HANDLERS: dict[str, Handler] = {
     "set": _set_field,
     "assign": _assign,
     "hosting": _hosting,
+    "notify": _notify,
     "end_conversation": _end,
     "webhook": _after_commit,
     "email": _after_commit,

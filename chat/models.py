@@ -43,6 +43,7 @@ ConversationState = Literal["hosted", "assigned", "unassigned"]
 Delivery = Literal["pending", "sending", "sent", "delivered", "read", "skipped", "failed"]
 SyncScope = Literal["recent", "all"]
 SyncStatus = Literal["queued", "running", "done", "failed"]
+NotificationStatus = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
 PERMISSIONS = frozenset(
     {"conversations.view_all", "conversation_tags.manage", "contacts.edit", "settings.manage"}
@@ -235,6 +236,7 @@ class Conversation(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     contact: Mapped[Contact] = relationship()
+    workspace: Mapped[Workspace] = relationship()
 
     @property
     def state(self) -> ConversationState:
@@ -318,3 +320,29 @@ class MessengerSync(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a worker holds it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Notification(Base):
+    """An email telling a member that a visitor's message has waited too long for a reply.
+
+    One row per recipient and waiting streak, sent by the workers: `pending` until due, then
+    `sent`, or `failed` after its retries, or `cancelled` when the workspace switched
+    notifications off before it went out.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_send_after", "status", "send_after"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(ID, ForeignKey("members.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(320))
+    waiting_since: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[NotificationStatus] = mapped_column(_choice(NotificationStatus, "status"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    send_after: Mapped[datetime] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

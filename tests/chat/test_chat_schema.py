@@ -30,6 +30,7 @@ TABLES = {
     "executed_commands",
     "messenger_pages",
     "messenger_syncs",
+    "notifications",
 }
 
 
