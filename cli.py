@@ -167,9 +167,12 @@ def worker(name: str) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     click.echo(f"worker {name}: {len(services.flows.current())} flow(s); Ctrl-C stops")
+    mail = services.start_mail(name, stop)
     try:
         services.work(name, stop)
     finally:
+        stop.set()
+        mail.join(timeout=5)
         services.close()
 
 
@@ -249,6 +252,8 @@ def serve(host: str, port: int, workers: int) -> None:
     ]
     for thread in threads:
         thread.start()
+    if workers:
+        threads.append(services.start_mail(f"{socket.gethostname()}-{os.getpid()}", stop))
     try:
         run_simple(host, port, app, threaded=True)
     finally:

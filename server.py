@@ -18,7 +18,16 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
-from web import contacts, conversations, flows, members, messenger, openapi, widget
+from web import (
+    contacts,
+    conversations,
+    flows,
+    members,
+    messenger,
+    notifications,
+    openapi,
+    widget,
+)
 from web.args import MAX_ID
 from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
@@ -40,6 +49,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         widget.blueprint,
         messenger.webhooks,
         messenger.blueprint,
+        notifications.blueprint,
         openapi.blueprint,
     )
     for blueprint in blueprints:

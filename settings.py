@@ -34,6 +34,7 @@ class Settings:
     smtp: SmtpSettings | None = None  # unset: no email goes out
     email_templates: Path = Path("emails")
     messenger: MessengerSettings = field(default_factory=MessengerSettings)
+    public_url: str = "http://127.0.0.1:8000"  # where links in emails point
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +50,7 @@ class Settings:
             smtp=_smtp(env),
             email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),
             messenger=_messenger(env),
+            public_url=env.get("PARLEY_PUBLIC_URL", "http://127.0.0.1:8000"),
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from web.args import MAX_ID
 from web.bodies import REPLY_BODY
+from web.notifications import SETTINGS_BODY
 from web.openapi_parts import ID, OBJECT, fields, json_response, op, path_id, query
 
 _PAGE_ARGS = [
@@ -174,6 +175,23 @@ CHAT_PATHS: dict[str, Any] = {
                     "remove": {"type": "array", "items": {"type": "string"}},
                 }
             ),
+        ),
+    },
+    "/conversations/{conversation_id}/notifications": {
+        "get": op(
+            "The emails about the conversation's waiting visitor, and how they went",
+            json_response(OBJECT),
+            parameters=[path_id("conversation_id")],
+        ),
+    },
+    "/settings/notifications": {
+        "get": op(
+            "New message notifications: the email switch and waiting time", json_response(OBJECT)
+        ),
+        "patch": op(
+            "Change the email switch or the waiting time (settings.manage)",
+            json_response(OBJECT),
+            body=SETTINGS_BODY,
         ),
     },
 }

@@ -21,6 +21,7 @@ from channels.messenger.inbound import MessengerInbox
 from channels.messenger.outbound import MessengerSender
 from channels.messenger.sync import PageSync
 from chat.bridge import CommandExecutor
+from chat.notifications import NotificationSender
 from dsl.pipeline import CheckReport
 from engine.core import Engine
 from engine.flows import FlowRegistry
@@ -52,9 +53,15 @@ class Services:
         self.last_load = self.flows.load([self.settings.flows_dir])
         return self.last_load
 
-    def work(self, name: str, stop: threading.Event, idle_wait: float = 0.1) -> None:
-        """Apply events, fire timers, carry out commands and channel work until `stop`."""
-        rounds = self.rounds(name)
+    def work(
+        self,
+        name: str,
+        stop: threading.Event,
+        idle_wait: float = 0.1,
+        rounds: list[Callable[[], int]] | None = None,
+    ) -> None:
+        """Do `rounds` (by default the engine's and the channels') until `stop` is set."""
+        rounds = self.rounds(name) if rounds is None else rounds
         while not stop.is_set():
             try:
                 busy = sum(round_() for round_ in rounds)
@@ -69,7 +76,7 @@ class Services:
 
     def settle(self, name: str = "settle") -> None:
         """Work until nothing is left to do now (tests, tools)."""
-        rounds = self.rounds(name)
+        rounds = self.rounds(name) + self.mail_rounds()
         while sum(round_() for round_ in rounds):
             pass
 
@@ -84,6 +91,23 @@ class Services:
             MessengerSender(self.sessions, self.graph(), self.now).run_once,
             PageSync(self.sessions, self.graph(), self.now).run_once,
         ]
+
+    def start_mail(self, name: str, stop: threading.Event) -> threading.Thread:
+        """Send notification emails on a thread of its own until `stop` is set."""
+        thread = threading.Thread(
+            target=self.work, args=(f"{name}-mail", stop), kwargs={"rounds": self.mail_rounds()}
+        )
+        thread.daemon = True
+        thread.start()
+        return thread
+
+    def mail_rounds(self) -> list[Callable[[], int]]:
+        """The notification emails' round, run by a thread of its own so that a slow or
+        failing SMTP server never holds up events, commands or Messenger traffic."""
+        smtp = self.settings.smtp
+        mailer = Mailer(smtp) if smtp else None
+        sender = NotificationSender(self.sessions, mailer, self.settings.public_url, self.now)
+        return [sender.run_once]
 
     def graph(self) -> GraphClient:
         """A Graph API client for the configured Graph API (Meta's, or a test's fake)."""
