@@ -62,10 +62,12 @@ def reset_schema(url: str) -> None:
 
 @dataclass
 class SmtpServer:
-    """A real SMTP server on loopback; `received` holds what it was sent."""
+    """A real SMTP server on loopback; `received` holds what it accepted. Replies put in
+    `refusals` (such as "451 4.3.0 try again later") answer the next messages instead."""
 
     port: int
     received: list[Envelope] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -79,6 +81,8 @@ def smtp_server() -> Iterator[SmtpServer]:
 
     class Handler:
         async def handle_DATA(self, _server: object, _session: object, envelope: Envelope) -> str:
+            if server.refusals:
+                return server.refusals.pop(0)
             server.received.append(envelope)
             return "250 OK"
 
