@@ -50,11 +50,10 @@ class Mailer:
 
     def send(self, to: str, subject: str, text: str, html: str | None = None) -> None:
         """Send one email; raises EmailFailed with the server's or the network's reason."""
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = self.settings.sender, to, subject
-        message.set_content(text)
-        if html is not None:
-            message.add_alternative(html, subtype="html")
+        try:
+            message = _message(self.settings.sender, to, subject, text, html)
+        except ValueError as err:  # a header that cannot be sent, such as a line break in it
+            raise EmailFailed(f"the email to {to} cannot be built: {err}") from err
         try:
             with self._connect() as smtp:
                 if self.settings.user:
@@ -74,6 +73,15 @@ class Mailer:
         if settings.security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
         return smtp
+
+
+def _message(sender: str, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
 
 
 def render_email(

@@ -15,7 +15,9 @@ from typing import Any
 import redis
 
 Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
-STREAM_LENGTH = 1_000_000  # approximate cap per shard; acknowledged entries age out
+# Approximate cap per shard, far above any backlog workers leave; past it the oldest entries
+# are trimmed, acknowledged or not (a trimmed pending entry is skipped when claimed).
+STREAM_LENGTH = 1_000_000
 DEAD_LETTERS_LENGTH = 10_000
 log = logging.getLogger(__name__)
 

@@ -45,12 +45,16 @@ def visitor_id(contact: Contact) -> str:
     return f"contact-{contact.id}"
 
 
+# What the visitor does that waits for an agent's answer (see docs/notifications.md).
+_VISITOR_NEWS = ("message.received", "button.clicked")
+
+
 def event_for(
     conversation: Conversation, kind: EventType, at: datetime, event_id: str, **fields: Any
 ) -> Event:
     """An engine event about `conversation`, carrying the facts flows read right now."""
     contact = conversation.contact
-    if kind == "message.received" and conversation.workspace.notify_by_email:
+    if kind in _VISITOR_NEWS and conversation.workspace.notify_by_email:
         # the waiting streak this message may start is told its length now: a later change
         # of the setting applies to streaks that start afterwards
         fields.setdefault("notify_after", conversation.workspace.notify_after_minutes * 60.0)
@@ -281,7 +285,7 @@ def _member(session: Session, workspace_id: int, agent: object) -> Member | None
 
 def _notify(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
     due = datetime.fromtimestamp(float(command["args"]["due"]), UTC)
-    queue_notifications(session, conversation, due, due)
+    queue_notifications(session, conversation, due)
 
 
 def _hosting(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:

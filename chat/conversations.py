@@ -74,8 +74,13 @@ def record_message(
     off_platform: bool = False,
     channel_message_id: str | None = None,
     attachments: Sequence[Mapping[str, Any]] = (),
+    history: bool = False,
 ) -> Recorded:
     """Store a message of `conversation` sent at `at` and update the conversation's figures.
+
+    `history` marks an older message imported into a conversation already under way (a
+    Messenger contact sync): it is counted, but does not end or start anyone's wait, nor
+    make a first response time.
 
     A message whose `channel_message_id` is already stored on the conversation's channel is
     not stored again: the stored one comes back with `created=False` and no figure moves.
@@ -113,7 +118,7 @@ def record_message(
         else None,
     )
     session.add(message)
-    _count(conversation, sender, at)
+    _count(conversation, sender, at, history)
     session.flush()
     return Recorded(message, created=True)
 
@@ -138,29 +143,31 @@ def _find(session: Session, channel: Channel, channel_message_id: str) -> Messag
     return session.scalars(query).one_or_none()
 
 
-def _count(conversation: Conversation, sender: Sender, at: datetime) -> None:
+def _count(conversation: Conversation, sender: Sender, at: datetime, history: bool) -> None:
     conversation.message_count += 1
     conversation.last_activity_at = max(conversation.last_activity_at, at)
     if sender == "visitor":
-        _visitor_wrote(conversation, at)
+        _visitor_wrote(conversation, at, history)
     elif sender == "agent":
-        _agent_replied(conversation, at)
+        _agent_replied(conversation, at, history)
 
 
-def _visitor_wrote(conversation: Conversation, at: datetime) -> None:
+def _visitor_wrote(conversation: Conversation, at: datetime, history: bool) -> None:
     conversation.visitor_message_count += 1
     contact = conversation.contact  # the contact was last seen when they last wrote
     contact.last_seen_at = max(contact.last_seen_at, at)
     if conversation.first_visitor_message_at is None:
         conversation.first_visitor_message_at = at
-    if conversation.waiting_since is None:
+    if conversation.waiting_since is None and not history:
         conversation.waiting_since = at
     last = conversation.last_visitor_message_at
     conversation.last_visitor_message_at = at if last is None else max(last, at)
 
 
-def _agent_replied(conversation: Conversation, at: datetime) -> None:
+def _agent_replied(conversation: Conversation, at: datetime, history: bool) -> None:
     conversation.agent_message_count += 1
+    if history:
+        return
     conversation.waiting_since = None
     first = conversation.first_visitor_message_at
     if conversation.first_response_seconds is None and first is not None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.mutable import MutableList
@@ -208,6 +209,17 @@ class Conversation(Base):
         Index("ix_conversations_workspace_received", "workspace_id", "received_at"),
         # The conversation list's order when no status is chosen (migration 0002).
         Index("ix_conversations_workspace_activity", "workspace_id", "last_activity_at", "id"),
+        # One ongoing conversation per contact on a Page, even when two workers take two of
+        # the visitor's messages at once (migration 0003); widget conversations have no Page.
+        Index(
+            "uq_conversations_ongoing_on_page",
+            "contact_id",
+            "channel",
+            "account",
+            unique=True,
+            sqlite_where=text("status = 'ongoing'"),
+            postgresql_where=text("status = 'ongoing'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -31,15 +31,17 @@ from chat.models import (
 )
 
 RETRY_WAITS = (60, 300, 900, 3600)  # seconds before the 2nd to 5th attempt; then it failed
+# A notification claimed this long ago by a worker that never finished it (the process died
+# mid-send) is taken again: an email may then arrive twice, but is never lost.
+SENDING_LEASE = timedelta(minutes=5)
 LAST_MESSAGES = 5
 log = logging.getLogger(__name__)
 
 
-def queue_notifications(
-    session: Session, conversation: Conversation, due: datetime, now: datetime
-) -> int:
-    """Queue the emails for a visitor who has waited since `conversation.waiting_since`;
-    how many. None when notifications are off, the conversation ended or was answered."""
+def queue_notifications(session: Session, conversation: Conversation, due: datetime) -> int:
+    """Queue the emails, due at `due`, for a visitor who has waited since
+    `conversation.waiting_since`; how many: none when notifications are off or the visitor
+    was answered (or the conversation ended) while the command was on its way."""
     if not conversation.workspace.notify_by_email:
         log.info("conversation %s: email notifications are off", conversation.id)
         return 0
@@ -56,7 +58,7 @@ def queue_notifications(
                 waiting_since=since,
                 status="pending",
                 send_after=due,
-                created_at=now,
+                created_at=due,
             )
         )
     return len(members)
@@ -115,7 +117,7 @@ class NotificationSender:
         now = self.now()
         due = (
             select(Notification)
-            .where(Notification.status == "pending", Notification.send_after <= now)
+            .where(Notification.status.in_(("pending", "sending")), Notification.send_after <= now)
             .order_by(Notification.send_after, Notification.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -129,7 +131,7 @@ class NotificationSender:
                     notification.status, notification.error = stop or ("cancelled", None)
                     settled += 1
                     continue
-                notification.status = "sending"
+                notification.status, notification.send_after = "sending", now + SENDING_LEASE
                 notification.attempts += 1
                 emails.append(self._email(session, notification, conversation, now))
         return emails, settled
@@ -197,6 +199,7 @@ def _why_not(
 
 def waiting_email(name: str, minutes: int, messages: list[str], link: str) -> tuple[str, str, str]:
     """The subject, plain text and HTML of the email about `name` waiting `minutes`."""
+    name = " ".join(name.split())  # a name is one line in a subject, whatever was typed
     waited = f"{minutes} minute{'s' if minutes != 1 else ''}"
     subject = f"{name} has been waiting {waited} for a reply"
     quoted = "\n".join(f"> {text}" for text in messages)

@@ -57,8 +57,8 @@ class Event:
     flow: str | None = None  # message.sent by the bot: the flow that said it
     payload: str | None = None  # button.clicked: the payload Parley put on the button
     timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
-    # message.received: email the agents if no agent has replied this many seconds after the
-    # waiting streak began (None: the workspace sends no such emails)
+    # message.received, button.clicked: email the agents if no agent has replied this many
+    # seconds after the waiting streak began (None: the workspace sends no such emails)
     notify_after: float | None = None
     version: int = EVENT_VERSION
 

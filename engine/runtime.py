@@ -124,6 +124,7 @@ class _Apply(Context):
         self.state.waiting_since = None
 
     def button_clicked(self) -> None:
+        self._wait_for_an_agent()  # a tap on "Talk to a person" waits for one too
         flow_id, number, step, index = _split_payload(self.event.payload or "")
         run = self.state.runs.get(flow_id)
         if run is None or not run.active or run.number != number or run.step != step:
@@ -159,13 +160,13 @@ class _Apply(Context):
     # -- waiting for an agent --------------------------------------------------------
 
     def _wait_for_an_agent(self) -> None:
-        """A visitor message starts a waiting streak, unless one is under way: one email per
-        streak, however many messages the visitor sends before an agent answers."""
-        if self.state.waiting_since is not None:
+        """A visitor's message (or click) starts a waiting streak, unless one is under way:
+        one email per streak, however many messages come before an agent answers. Without
+        `notify_after` the workspace sends no emails, and no streak is kept."""
+        if self.state.waiting_since is not None or self.event.notify_after is None:
             return
         self.state.waiting_since = self.event.at
-        if self.event.notify_after is not None:
-            self.schedule("notify", "", self.event.at + self.event.notify_after)
+        self.schedule("notify", "", self.event.at + self.event.notify_after)
 
     def _agent_answered(self) -> None:
         self.state.waiting_since = None

@@ -1,8 +1,8 @@
 """Fixtures shared by the whole suite.
 
 Databases: every test that takes `db_url` runs on a SQLite file and, when TEST_DATABASE_URL is
-set (such as postgresql+psycopg://postgres@127.0.0.1:5432/test), on PostgreSQL as well; its
-`public` schema is dropped and recreated before each test.
+set (such as postgresql+psycopg://postgres@127.0.0.1:5432/test), on PostgreSQL as well, in
+a schema of the test process's own, dropped and recreated before each test.
 """
 
 from __future__ import annotations
@@ -45,19 +45,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'parley.db'}"
     assert POSTGRES_URL is not None
-    reset_schema(POSTGRES_URL)
-    return POSTGRES_URL
+    return reset_schema(POSTGRES_URL)
 
 
-def reset_schema(url: str) -> None:
-    """Drop everything in PostgreSQL's public schema."""
+def reset_schema(url: str) -> str:
+    """An empty schema of this test process's own, and the URL that works in it.
+
+    Each pytest process gets a schema named after its pid (made the search path through the
+    connection's options), so two suites run on one PostgreSQL at once never drop each
+    other's tables."""
+    schema = f"parley_test_{os.getpid()}"
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     finally:
         engine.dispose()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
 
 
 @dataclass

@@ -31,7 +31,7 @@ def member_request(
 
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = _bearer_token()
+        token = bearer_token()
         g.parley_news = []
         with services().sessions.begin() as session:
             member = authenticate(session, token)
@@ -49,7 +49,8 @@ def tell_engine(event: Event) -> None:
     news.append(event)
 
 
-def _bearer_token() -> str:
+def bearer_token() -> str:
+    """The API token the request carries; 401 without one."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -23,9 +23,10 @@ from channels.messenger.webhook import (
     items,
     signature_matches,
 )
+from chat.members import authenticate
 from chat.models import Member, MessengerPage, MessengerSync
 from chat.permissions import require
-from web.auth import member_request
+from web.auth import bearer_token, member_request
 from web.bodies import json_body
 from web.errors import ApiError
 from web.services import services
@@ -90,23 +91,30 @@ def pages(session: Session, member: Member) -> Response:
 
 
 @blueprint.post("/pages")
-@member_request
-def connect(session: Session, member: Member) -> tuple[Response, int]:
-    """Connect a Page (or replace a connected Page's name and token)."""
-    require(member, "settings.manage")
+def connect() -> tuple[Response, int]:
+    """Connect a Page (or replace a connected Page's name and token) and subscribe the app
+    to its webhooks; the Graph API is called between two short transactions, so no database
+    lock waits on Meta."""
     body = json_body(_PAGE)
-    page = find_page(session, body["page_id"])
-    if page is not None and page.workspace_id != member.workspace_id:
-        raise ApiError(409, "conflict", "this Page is connected to another workspace", "page_id")
-    created = page is None
-    if page is None:
-        page = MessengerPage(
-            workspace_id=member.workspace_id, page_id=body["page_id"], connected_at=services().now()
-        )
-        session.add(page)
-    page.name, page.access_token = body["name"], body["access_token"]
-    session.flush()
-    return jsonify({**_page_json(page), **_subscribe(page)}), 201 if created else 200
+    with services().sessions.begin() as session:
+        member = authenticate(session, bearer_token())
+        require(member, "settings.manage")
+        workspace_id = member.workspace_id
+        _refuse_foreign(find_page(session, body["page_id"]), workspace_id)
+    subscription = _subscribe(body["page_id"], body["access_token"])
+    with services().sessions.begin() as session:
+        page = find_page(session, body["page_id"])
+        _refuse_foreign(page, workspace_id)
+        created = page is None
+        if page is None:
+            page = MessengerPage(
+                workspace_id=workspace_id, page_id=body["page_id"], connected_at=services().now()
+            )
+            session.add(page)
+        page.name, page.access_token = body["name"], body["access_token"]
+        session.flush()
+        answer = {**_page_json(page), **subscription}
+    return jsonify(answer), 201 if created else 200
 
 
 @blueprint.delete("/pages/<page_id>")
@@ -155,10 +163,15 @@ def _page_json(page: MessengerPage) -> dict[str, Any]:
     }
 
 
-def _subscribe(page: MessengerPage) -> dict[str, Any]:
+def _refuse_foreign(page: MessengerPage | None, workspace_id: int) -> None:
+    if page is not None and page.workspace_id != workspace_id:
+        raise ApiError(409, "conflict", "this Page is connected to another workspace", "page_id")
+
+
+def _subscribe(page_id: str, token: str) -> dict[str, Any]:
     """Subscribe the app to the Page's webhooks; a failure is reported, not fatal."""
     try:
-        services().graph().subscribe(page.page_id, page.access_token)
+        services().graph().subscribe(page_id, token)
     except GraphError as err:
         return {"subscribed": False, "subscribe_error": f"{err.reason}: {err}"}
     return {"subscribed": True, "subscribe_error": None}

@@ -71,6 +71,12 @@ class Services:
                 log.exception("worker %s: a round failed; retrying shortly", name)
                 stop.wait(FAILURE_WAIT)
                 continue
+            except Exception:
+                # a bug met on some record: a worker thread that died would stop all of its
+                # kind of work silently, so it logs the traceback and goes on
+                log.exception("worker %s: a round failed unexpectedly; going on", name)
+                stop.wait(FAILURE_WAIT)
+                continue
             if not busy:
                 stop.wait(idle_wait)  # bounds how late a timer or a reply can be
 

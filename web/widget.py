@@ -128,7 +128,10 @@ def _visitor(session: Session, body: dict[str, Any]) -> tuple[Contact, str]:
     workspace = session.scalars(select(Workspace).order_by(Workspace.id)).first()
     if workspace is None:
         raise ApiError(409, "conflict", "this Parley has no workspace yet", None)
-    contact = Contact(workspace_id=workspace.id, name=body.get("name"))
+    now = services().now()
+    contact = Contact(
+        workspace_id=workspace.id, name=body.get("name"), first_seen_at=now, last_seen_at=now
+    )
     token = secrets.token_urlsafe(24)
     contact.identities.append(
         ChannelIdentity(channel="widget", account="widget", external_id=token)

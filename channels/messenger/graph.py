@@ -29,6 +29,7 @@ SUBSCRIBED_FIELDS = (
     "message_echoes",
     "message_deliveries",
     "message_reads",
+    "standby",
 )
 PROFILE_FIELDS = "first_name,last_name,name,profile_pic"
 MESSAGE_FIELDS = "id,created_time,from,to,message"
@@ -192,8 +193,11 @@ def error_from(status: int, payload: Any, usage: Usage | None, *, posted: bool) 
     """A GraphError from an error answer: Graph's error object, or an outage."""
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
+        # a proxy's or Meta's edge's 5xx may come after the request was carried out
         return GraphError(
-            f"Graph API answered HTTP {status} without a Graph error", http_status=status
+            f"Graph API answered HTTP {status} without a Graph error",
+            http_status=status,
+            delivered_unknown=posted and status >= 500,
         )
     code = as_int(error.get("code")) or None
     retry_after = None

@@ -24,12 +24,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.messenger.graph import GraphError
 from channels.messenger.people import find_contact, find_message, find_page, page_contact
-from channels.messenger.webhook import KINDS, Item
+from channels.messenger.webhook import Item
 from channels.streams import ShardedQueue
 from chat.bridge import event_for
 from chat.conversations import open_conversation, record_message
@@ -95,13 +96,23 @@ class MessengerInbox:
                 self.queue.ack(shard, entry_id)
         readable.sort(key=lambda taken: taken[0].timestamp_ms)
         for item, shard, entry_id in readable:
-            self.apply(item)
+            try:
+                self.apply(item)
+            except IntegrityError as err:
+                # another worker stored the same visitor's news at the same moment: left
+                # pending, the item is claimed again later and finds what that worker stored
+                log.info("Messenger item met a concurrent write, retried later: %s", err.orig)
+                continue
+            except (KeyError, TypeError, AttributeError, ValueError) as err:
+                fields = {b"item": item.to_json().encode()}
+                self.queue.set_aside(shard, fields, f"{type(err).__name__}: {err}")
             self.queue.ack(shard, entry_id)
         return len(entries)
 
     def apply(self, item: Item) -> None:
         """Store what one item says and tell the engine what is news for flows."""
-        if item.kind not in KINDS:
+        handler = _HANDLERS.get(item.kind)
+        if handler is None:
             log.info("Messenger %s item skipped: Parley does not handle it", item.kind)
             return
         name = self._name_if_new(item)
@@ -110,7 +121,7 @@ class MessengerInbox:
             if page is None:
                 log.warning("Messenger item for Page %s, which is not connected", item.page_id)
                 return
-            news = _HANDLERS[item.kind](_Context(session, page, item, name, self.app_id))
+            news = handler(_Context(session, page, item, name, self.app_id))
         if not item.standby:
             for event in news:
                 self.publish(event)
@@ -146,12 +157,18 @@ class _Context:
 
     def store(
         self, mid: str, text: str, attachments: list[dict[str, Any]], *, from_page: bool = False
-    ) -> tuple[Conversation, list[Event]] | None:
+    ) -> tuple[Conversation, list[Event]]:
         """Record a message once per Messenger id in the visitor's ongoing conversation (started
-        if need be); the conversation and the news so far, or None if it was stored before."""
-        if find_message(self.session, mid) is not None:
-            return None  # Meta delivered it again
-        contact, _ = page_contact(self.session, self.page, self.item.psid, self.name)
+        if need be); the conversation and the news so far.
+
+        A message stored before (Meta delivered it again, or publishing its news failed after
+        the commit) is not stored again, but its news is made again, with the same event ids:
+        the engine recognises what it has already applied and applies what it missed.
+        """
+        stored = find_message(self.session, mid)
+        if stored is not None:
+            return self._again(stored)
+        contact, _ = page_contact(self.session, self.page, self.item.psid, self.name, self.at)
         conversation, started = open_conversation(
             self.session, contact, "messenger", self.at, account=self.page.page_id
         )
@@ -170,6 +187,16 @@ class _Context:
         key = f"messenger-start:{conversation.id}"
         return conversation, [event_for(conversation, "conversation.started", self.at, key)]
 
+    def _again(self, stored: Message) -> tuple[Conversation, list[Event]]:
+        conversation = self.session.get(Conversation, stored.conversation_id)
+        assert conversation is not None  # a message goes with its conversation
+        first = self.session.scalar(
+            select(func.min(Message.id)).where(Message.conversation_id == conversation.id)
+        )
+        key = f"messenger-start:{conversation.id}"
+        started = [event_for(conversation, "conversation.started", self.at, key)]
+        return conversation, started if first == stored.id else []
+
     def news(self, conversation: Conversation, kind: EventType, **fields: Any) -> Event:
         """An engine event about this item, with an id Meta's retries cannot repeat."""
         return event_for(conversation, kind, self.at, f"messenger:{self.mid}", **fields)
@@ -185,10 +212,7 @@ def _visitor_message(context: _Context) -> list[Event]:
     message = context.item.data["message"]
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
     text = str(message.get("text") or "")
-    stored = context.store(context.mid, text, attachments)
-    if stored is None:
-        return []
-    conversation, news = stored
+    conversation, news = context.store(context.mid, text, attachments)
     payload = (message.get("quick_reply") or {}).get("payload")
     if isinstance(payload, str) and not payload.startswith(TEXT_PAYLOAD):
         return [*news, context.news(conversation, "button.clicked", payload=payload)]
@@ -201,10 +225,9 @@ def _postback(context: _Context) -> list[Event]:
     postback = context.item.data["postback"]
     payload = str(postback.get("payload") or "")
     title = str(postback.get("title") or "")
-    stored = context.store(context.mid, title, [{"type": "postback", "payload": payload}])
-    if stored is None:
-        return []
-    conversation, news = stored
+    conversation, news = context.store(
+        context.mid, title, [{"type": "postback", "payload": payload}]
+    )
     return [*news, context.news(conversation, "button.clicked", payload=payload)]
 
 
@@ -218,10 +241,7 @@ def _echo(context: _Context) -> list[Event]:
         return []  # Parley's own send, recorded by the sender
     text = str(message.get("text") or "")
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
-    stored = context.store(context.mid, text, attachments, from_page=True)
-    if stored is None:
-        return []
-    conversation, news = stored
+    conversation, news = context.store(context.mid, text, attachments, from_page=True)
     reply = context.news(conversation, "message.sent", sender="agent", off_platform=True, text=text)
     return [*news, reply]
 

@@ -27,16 +27,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.messenger.graph import GraphClient, GraphError, QuickReply
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
 from channels.messenger.people import find_page
-from channels.messenger.window import Terms, bot_skip_reason, bot_terms
+from channels.messenger.window import (
+    HUMAN_AGENT,
+    Terms,
+    WindowClosed,
+    agent_terms,
+    bot_skip_reason,
+    bot_terms,
+)
 from chat.models import Conversation, Message
 
 MAX_ATTEMPTS = 5
+# A message still `sending` this long after its claim belonged to a worker that died mid-send:
+# it is not sent again (it may have gone out), but marked failed until its echo says more.
+SENDING_LEASE = timedelta(minutes=5)
+UNCONFIRMED = (
+    "unconfirmed: the send was interrupted, so the message may have reached the visitor; "
+    "its echo will mark it sent if it did"
+)
 QUICK_REPLIES_MAX = 13  # Messenger's limit per message
 QUICK_REPLY_TITLE_MAX = 20
 log = logging.getLogger(__name__)
@@ -85,14 +99,24 @@ class MessengerSender:
         )
         claimed, settled = [], 0
         with self.sessions.begin() as session:
+            settled += self._give_up_interrupted(session, now)
             for message in session.scalars(due).all():
                 outgoing = _prepare(session, message, now)
                 if outgoing is None:
                     settled += 1
                     continue
                 message.delivery, message.send_attempts = "sending", outgoing.attempt
+                message.send_after = now + SENDING_LEASE
                 claimed.append(outgoing)
         return claimed, settled
+
+    @staticmethod
+    def _give_up_interrupted(session: Session, now: datetime) -> int:
+        interrupted = update(Message).where(
+            Message.delivery == "sending", Message.send_after <= now
+        )
+        result = session.execute(interrupted.values(delivery="failed", delivery_error=UNCONFIRMED))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def _send(self, outgoing: Outgoing) -> None:
         try:
@@ -134,12 +158,7 @@ class MessengerSender:
 
 
 def _failure(err: GraphError) -> str:
-    if err.delivered_unknown:
-        return (
-            "unconfirmed: the Send API did not answer in time, so the message may have "
-            "reached the visitor; its echo will mark it sent if it did"
-        )
-    return f"{err.reason}: {err}"[:500]
+    return UNCONFIRMED if err.delivered_unknown else f"{err.reason}: {err}"[:500]
 
 
 def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | None:
@@ -150,7 +169,11 @@ def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | No
     if conversation is None or page is None or psid is None:
         message.delivery, message.delivery_error = "failed", "invalid: the Page is not connected"
         return None
-    terms = _terms(message, conversation, now)
+    try:
+        terms = _terms(message, conversation.last_visitor_message_at, now)
+    except WindowClosed as err:  # a reply that waited (throttled) past the 7 days
+        message.delivery, message.delivery_error = "failed", f"window_closed: {err}"
+        return None
     if terms is None:
         message.delivery = "skipped"
         message.delivery_error = bot_skip_reason(conversation.last_visitor_message_at, now)
@@ -168,12 +191,13 @@ def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | No
     )
 
 
-def _terms(message: Message, conversation: Conversation, now: datetime) -> Terms | None:
+def _terms(message: Message, last_visitor_at: datetime | None, now: datetime) -> Terms | None:
+    """The terms as of now: a reply that waited for a retry may have crossed 24 hours."""
     if message.sender == "bot":
-        return bot_terms(conversation.last_visitor_message_at, now)
-    if message.message_tag is None:
-        return Terms("RESPONSE")
-    return Terms("MESSAGE_TAG", message.message_tag)
+        return bot_terms(last_visitor_at, now)
+    if message.message_tag not in (None, HUMAN_AGENT):  # an allowed tag the agent picked
+        return Terms("MESSAGE_TAG", message.message_tag)
+    return agent_terms(last_visitor_at, now, (), None)
 
 
 def _psid(conversation: Conversation) -> str | None:

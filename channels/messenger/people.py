@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,9 +34,10 @@ def find_contact(session: Session, page_id: str, psid: str) -> Contact | None:
 
 
 def page_contact(
-    session: Session, page: MessengerPage, psid: str, name: str | None
+    session: Session, page: MessengerPage, psid: str, name: str | None, seen_at: datetime
 ) -> tuple[Contact, bool]:
-    """The contact who is `psid` on `page`, created (with `name`) if new; and whether new.
+    """The contact who is `psid` on `page`, created (with `name`, first seen at `seen_at`)
+    if new; and whether new.
 
     A name learnt later fills in a contact that had none; an existing name is kept, as the
     Page's profile may lag behind what agents have seen.
@@ -44,7 +47,12 @@ def page_contact(
         if name and not contact.name:
             contact.name = name
         return contact, False
-    contact = Contact(workspace_id=page.workspace_id, name=name or None)
+    contact = Contact(
+        workspace_id=page.workspace_id,
+        name=name or None,
+        first_seen_at=seen_at,
+        last_seen_at=seen_at,
+    )
     contact.identities.append(
         ChannelIdentity(channel="messenger", account=page.page_id, external_id=psid)
     )

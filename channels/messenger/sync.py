@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.messenger.graph import ConversationPage, GraphClient, GraphError
@@ -87,6 +87,7 @@ class _Claimed:
     page_id: str
     token: str
     cursor: str | None
+    limit: int  # threads to ask for: a full page, or what `recent` still lacks of its 100
 
 
 @dataclass
@@ -97,14 +98,15 @@ class PageSync:
     graph: GraphClient
     now: Callable[[], datetime]
 
-    def run_once(self, limit: int = 4) -> int:
-        """Fetch and import one page for each of up to `limit` due syncs; how many ran."""
-        claimed = self._claim(limit)
+    def run_once(self, limit: int = 4, only: int | None = None) -> int:
+        """Fetch and import one page for each of up to `limit` due syncs (or sync `only`);
+        how many ran."""
+        claimed = self._claim(limit, only)
         for job in claimed:
             self._advance(job)
         return len(claimed)
 
-    def _claim(self, limit: int) -> list[_Claimed]:
+    def _claim(self, limit: int, only: int | None) -> list[_Claimed]:
         now = self.now()
         due = (
             select(MessengerSync, MessengerPage)
@@ -114,6 +116,7 @@ class PageSync:
                 MessengerSync.next_request_at <= now,
                 or_(MessengerSync.lease_until.is_(None), MessengerSync.lease_until <= now),
             )
+            .where(MessengerSync.id == only if only is not None else true())
             .order_by(MessengerSync.next_request_at)
             .limit(limit)
             .with_for_update(skip_locked=True, of=MessengerSync)
@@ -122,7 +125,10 @@ class PageSync:
             claimed = []
             for job, page in session.execute(due).all():
                 job.status, job.lease_until = "running", now + LEASE
-                claimed.append(_Claimed(job.id, page.page_id, page.access_token, job.cursor))
+                wanted = PAGE_SIZE if job.scope == "all" else PAGE_SIZE - job.contacts_imported
+                claimed.append(
+                    _Claimed(job.id, page.page_id, page.access_token, job.cursor, max(1, wanted))
+                )
         return claimed
 
     def _advance(self, claimed: _Claimed) -> None:
@@ -131,7 +137,7 @@ class PageSync:
                 claimed.page_id,
                 claimed.token,
                 after=claimed.cursor,
-                limit=PAGE_SIZE,
+                limit=claimed.limit,
                 messages=MESSAGES_PER_CONTACT,
             )
         except GraphError as err:
@@ -151,7 +157,8 @@ class PageSync:
         job.pages_fetched += 1
         job.cursor, job.lease_until = fetched.after, None
         job.next_request_at = self.now() + REQUEST_INTERVAL
-        if job.scope == "recent" or fetched.after is None:
+        enough = job.scope == "recent" and job.contacts_imported >= PAGE_SIZE
+        if enough or fetched.after is None:  # Meta's short pages are not the end
             job.status, job.finished_at = "done", self.now()
 
     def _failed(self, claimed: _Claimed, err: GraphError) -> None:
@@ -175,11 +182,12 @@ def _import(session: Session, page: MessengerPage, thread: dict[str, Any], now: 
     person = _visitor(thread, page.page_id)
     if person is None:
         return 0
-    contact, _ = page_contact(session, page, str(person["id"]), person.get("name"))
     messages = sorted(
         ((_time(m["created_time"]), m) for m in _data(thread.get("messages"))),
         key=lambda pair: pair[0],
     )
+    first = messages[0][0] if messages else now
+    contact, _ = page_contact(session, page, str(person["id"]), person.get("name"), first)
     fresh = [(at, m) for at, m in messages if find_message(session, str(m["id"])) is None]
     if not fresh:
         return 0
@@ -196,6 +204,7 @@ def _import(session: Session, page: MessengerPage, thread: dict[str, Any], now: 
             text=str(message.get("message") or ""),
             at=at,
             channel_message_id=str(message["id"]),
+            history=not started,  # older than what the conversation under way holds
         )
     last_visitor = conversation.last_visitor_message_at
     if started and (last_visitor is None or now - last_visitor >= HUMAN_AGENT_WINDOW):
@@ -224,7 +233,7 @@ def run_to_end(
 ) -> Iterator[dict[str, Any]]:
     """Advance one sync until it ends (the command line's way); yields its progress."""
     while True:
-        syncs.run_once()
+        syncs.run_once(only=job_id)
         with syncs.sessions() as session:
             job = session.get(MessengerSync, job_id)
             if job is None:

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-# The kinds Parley acts on; anything else Meta may add is logged and skipped.
-KINDS = ("message", "echo", "postback", "delivery", "read")
 
 
 class BadWebhook(ValueError):
@@ -29,15 +27,17 @@ def signature_matches(app_secret: str, body: bytes, header: str | None) -> bool:
     """Whether `header` is `sha256=` and the HMAC of `body` under `app_secret` (constant time)."""
     if not app_secret or not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").lower())
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given = header.removeprefix("sha256=").lower().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(expected, given)  # bytes: any header, even a non-ASCII one
 
 
 def handshake(args: Mapping[str, str], verify_token: str) -> str | None:
     """The challenge to answer Meta's subscription check with, or None when it is not ours."""
     if not verify_token or args.get("hub.mode") != "subscribe":
         return None
-    if not hmac.compare_digest(args.get("hub.verify_token", ""), verify_token):
+    given = args.get("hub.verify_token", "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(given, verify_token.encode()):
         return None
     return args.get("hub.challenge")
 
@@ -49,7 +49,7 @@ class Item:
     page_id: str
     psid: str
     timestamp_ms: int
-    kind: str  # one of KINDS, or what Meta sent that Parley does not know
+    kind: str  # message, echo, postback, delivery, read, or the unknown keys Meta sent
     data: dict[str, Any]  # the item as Meta sent it
     standby: bool = False  # another app controls the thread: stored, not answered
 

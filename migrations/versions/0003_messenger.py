@@ -34,6 +34,14 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("account", sa.String(64), nullable=True))
         batch.add_column(sa.Column("last_visitor_message_at", TIME, nullable=True))
+    op.create_index(
+        op.f("uq_conversations_ongoing_on_page"),
+        "conversations",
+        ["contact_id", "channel", "account"],
+        unique=True,
+        sqlite_where=sa.text("status = 'ongoing'"),
+        postgresql_where=sa.text("status = 'ongoing'"),
+    )
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("delivery", sa.String(16), nullable=True))
         batch.add_column(sa.Column("delivery_error", sa.String(500), nullable=True))
@@ -59,6 +67,7 @@ def downgrade() -> None:
         batch.drop_constraint(op.f("ck_messages_delivery"), type_="check")
         for column in ("send_attempts", "send_after", "message_tag", "delivery_error", "delivery"):
             batch.drop_column(column)
+    op.drop_index(op.f("uq_conversations_ongoing_on_page"), table_name="conversations")
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("last_visitor_message_at")
         batch.drop_column("account")

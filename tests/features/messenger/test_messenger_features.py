@@ -109,6 +109,15 @@ TRIGGERS = {
 }
 
 
+@given("Meta will carry out the next send but answer too late")
+def late_answer(story: Story) -> None:
+    story.shop.graph.hold_seconds = 1.0
+    settings = story.shop.services.settings
+    messenger = replace(settings.messenger, graph_timeout=0.2)
+    story.shop.services.settings = replace(settings, messenger=messenger)
+    story.shop.graph.fail_next("messages", timeout=True)
+
+
 @given(parsers.parse('a flow that says "{text}" {trigger}'))
 def a_flow(story: Story, text: str, trigger: str) -> None:
     source = (

@@ -22,12 +22,21 @@ Feature: Messenger webhooks
     And Meta delivers the same webhook twice more
     Then the conversation with "Ana" has 1 message
 
-  Scenario: The echo of Parley's own reply confirms it and is not stored again
+  Scenario: The echo of Parley's own reply is not stored again
     Given "Ana" wrote "Do you ship to Lisbon?" 1 hour ago
     When the agent replies "Yes, within 2 days"
     And Meta sends back the echo of that reply
     Then the reply is marked "sent"
     And the conversation with "Ana" has 1 agent message, none of them off-platform
+
+  Scenario: The echo confirms a reply whose Send API answer never came
+    Given "Ana" wrote "Do you ship to Lisbon?" 1 hour ago
+    And Meta will carry out the next send but answer too late
+    When the agent replies "Yes, within 2 days"
+    Then the reply is marked "failed"
+    When Meta sends back the echo of that reply
+    Then the reply is marked "sent"
+    And Messenger received only "Yes, within 2 days"
 
   Scenario: A reply sent from Meta's Page inbox is an off-platform agent reply
     Given "Ana" wrote "Do you ship to Lisbon?" 1 hour ago
