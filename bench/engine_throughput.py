@@ -93,8 +93,8 @@ class Unbatched(Runner):
         fired = 0
         started = time.perf_counter()
         while due := store.due_timers(now):
-            for visitor_id, timer in due:
-                handle(workload.timer_event(visitor_id, timer, now))
+            for visitor_id, timer, at in due:
+                handle(workload.timer_event(visitor_id, timer, at, now))
             fired += len(due)
         return fired, time.perf_counter() - started
 

@@ -57,6 +57,7 @@ class Event:
     flow: str | None = None  # message.sent by the bot: the flow that said it
     payload: str | None = None  # button.clicked: the payload Parley put on the button
     timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
+    due: float | None = None  # timer.fired: when it fell due (its place in the schedule)
     version: int = EVENT_VERSION
 
     def to_json(self) -> str:
@@ -100,6 +101,7 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         flow=_optional_text(data, "flow"),
         payload=_optional_text(data, "payload"),
         timer=_optional_text(data, "timer"),
+        due=None if data.get("due") is None else _number(data, "due"),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 import redis
 
 from engine.effects import Effects
-from engine.keys import Keys, as_text
+from engine.keys import BUCKET_MS, Keys, as_text
 from engine.state import VisitorState
 
 TRACE_RECORDS = 50  # trace records kept per visitor
@@ -23,14 +23,22 @@ COMMAND_STREAM_LENGTH = 100_000  # approximate cap of each shard's command outbo
 STATUSES = ("completed", "engaged", "not_engaged")
 
 # ARGV[1] expected revision, ARGV[2] state JSON, ARGV[3] JSON list of operations;
-# each operation names its key by index into KEYS.
+# each operation names its keys by index into KEYS. A timer goes into its minute's bucket
+# and the bucket into the shard's list of minutes; the last timer out takes it off that
+# list, so the list never names an empty bucket.
 _COMMIT = """
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'rev', rev + 1, 'state', ARGV[2])
 for _, op in ipairs(cjson.decode(ARGV[3])) do
   local name, key = op[1], KEYS[op[2]]
-  if name == 'zadd' then redis.call('ZADD', key, op[3], op[4])
+  if name == 'schedule' then
+    redis.call('ZADD', key, op[4], op[5])
+    redis.call('ZADD', KEYS[op[3]], op[6], op[6])
+  elseif name == 'unschedule' then
+    redis.call('ZREM', key, op[5])
+    if redis.call('EXISTS', key) == 0 then redis.call('ZREM', KEYS[op[3]], op[6]) end
+  elseif name == 'zadd' then redis.call('ZADD', key, op[3], op[4])
   elseif name == 'zrem' then redis.call('ZREM', key, op[3])
   elseif name == 'hincrby' then redis.call('HINCRBY', key, op[3], op[4])
   elseif name == 'hset' then redis.call('HSET', key, op[3], op[4])
@@ -113,40 +121,60 @@ class RedisStore:
         return ops.keys, [rev, state.to_json(), json.dumps(ops.ops)]
 
     def _timer_ops(self, ops: _Ops, visitor_id: str, shard: int, effects: Effects) -> None:
-        schedule = self.keys.timers(shard)
+        buckets = self.keys.timer_buckets(shard)
         for added, timer in effects.timers:
+            bucket, offset = Keys.timer_slot(timer.due)
             member = Keys.timer_member(visitor_id, timer.key, timer.generation)
-            if added:
-                ops.add("zadd", schedule, timer.due, member)
-            else:
-                ops.add("zrem", schedule, member)
+            name, args = ("schedule", (offset, member)) if added else ("unschedule", (0, member))
+            ops.add(name, self.keys.timers(shard, bucket), ops.index(buckets), *args, bucket)
 
-    def due_timers(self, now: float, limit: int = 500) -> list[tuple[str, str]]:
-        """Timers due at `now` in every shard: (visitor id, `key@generation`)."""
+    def due_timers(self, now: float, limit: int = 500) -> list[tuple[str, str, float]]:
+        """Timers due at `now`, up to `limit` per shard: (visitor id, `key@generation`, due).
+
+        Only each shard's earliest minute is read: a minute wholly past is all due, and
+        once its timers have fired, the next call reads the minute after it.
+        """
+        now_bucket, now_offset = Keys.timer_slot(now, due=False)
+        found = self._buckets(now_bucket, 1)
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            pipe.zrangebyscore(self.keys.timers(shard), "-inf", now, 0, limit)
+        for shard, bucket in found:
+            top = now_offset if bucket == now_bucket else "+inf"
+            pipe.zrangebyscore(self.keys.timers(shard, bucket), "-inf", top, 0, limit, True)
         due = []
-        for members in pipe.execute():
-            for member in members:
+        for (_, bucket), members in zip(found, pipe.execute(), strict=True):
+            for member, offset in members:
                 visitor_id, _, timer = as_text(member).partition("\x1f")
-                due.append((visitor_id, timer))
+                due.append((visitor_id, timer, (bucket * BUCKET_MS + offset) / 1000))
         return due
 
     def next_due(self) -> float | None:
         """When the earliest pending timer of any shard falls due, or None."""
+        found = self._buckets("+inf", 1)
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            pipe.zrange(self.keys.timers(shard), 0, 0, withscores=True)
-        dues = [float(score) for found in pipe.execute() for _, score in found]
+        for shard, bucket in found:
+            pipe.zrange(self.keys.timers(shard, bucket), 0, 0, withscores=True)
+        earliest = pipe.execute()
+        dues = [
+            (bucket * BUCKET_MS + offset) / 1000
+            for (_, bucket), first in zip(found, earliest, strict=True)
+            for _, offset in first
+        ]
         return min(dues, default=None)
 
     def pending_timers(self) -> int:
         """How many timers wait in all shards."""
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
-            pipe.zcard(self.keys.timers(shard))
+        for shard, bucket in self._buckets("+inf", -1):
+            pipe.zcard(self.keys.timers(shard, bucket))
         return sum(pipe.execute())
+
+    def _buckets(self, until: int | str, count: int) -> list[tuple[int, int]]:
+        """(shard, bucket) of each shard's first `count` minutes up to `until` (-1: all)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in range(self.keys.shards):
+            pipe.zrangebyscore(self.keys.timer_buckets(shard), "-inf", until, 0, count)
+        found = pipe.execute()
+        return [(shard, int(bucket)) for shard, buckets in enumerate(found) for bucket in buckets]
 
     def traces(self, visitor_id: str) -> list[dict[str, Any]]:
         """The visitor's latest trace records, newest first."""
@@ -178,7 +206,11 @@ class _Ops:
 
     def add(self, name: str, key: str, *args: Any) -> None:
         """Append an operation on `key`."""
+        self.ops.append([name, self.index(key), *args])
+
+    def index(self, key: str) -> int:
+        """The position of `key` in KEYS (1-based, as Lua counts), declaring it if new."""
         if key not in self._index:
             self.keys.append(key)
             self._index[key] = len(self.keys)
-        self.ops.append([name, self._index[key], *args])
+        return self._index[key]
