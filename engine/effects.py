@@ -8,9 +8,10 @@ without the state that explains it, and a redelivered event moves nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from engine.state import FunnelRecord, Timer
 
@@ -47,8 +48,8 @@ class Command:
     flow: str
     args: dict[str, Any]
 
-    def to_json(self) -> str:
-        """The command as JSON text, as it goes out on the command stream."""
+    def to_json(self) -> bytes:
+        """The command as JSON, as it goes out on the command stream."""
         data = {
             "key": self.key,
             "kind": self.kind,
@@ -57,7 +58,7 @@ class Command:
             "flow": self.flow,
             "args": self.args,
         }
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,12 @@ on, else `assigned` or `unassigned`) and the contact fields flows may read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
+
+import orjson
 
 from engine.errors import InvalidInput
 
@@ -60,12 +61,12 @@ class Event:
     due: float | None = None  # timer.fired: when it fell due (its place in the schedule)
     version: int = EVENT_VERSION
 
-    def to_json(self) -> str:
-        """The event as JSON text."""
+    def to_json(self) -> bytes:
+        """The event as JSON."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["contact"] = dict(self.contact)
         data["tags"] = list(self.tags)
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
 def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
@@ -109,8 +110,8 @@ def _decode(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(raw, Mapping):
         return raw
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:  # also bytes that are not UTF-8
         raise InvalidInput("event", f"not JSON: {err}") from err
     if not isinstance(data, dict):
         raise InvalidInput("event", "an event is a JSON object")

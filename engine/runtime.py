@@ -242,6 +242,7 @@ class _Apply(Context):
         record.conversation_id = event.conversation_id
         self.count(flow.id, flow.version, "triggers")
         self.count_once(flow, "triggered")
+        self.funnel_row_changed(flow.id)
 
     # -- timers and runs -------------------------------------------------------------
 
