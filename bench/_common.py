@@ -307,6 +307,7 @@ def event(
     payload: str | None = None,
     sender: Literal["visitor", "agent", "bot"] = "visitor",
     timer: str | None = None,
+    due: float | None = None,
 ) -> Event:
     """An event of `who`, in a hosted conversation."""
     return Event(
@@ -323,6 +324,7 @@ def event(
         sender=sender,
         payload=payload,
         timer=timer,
+        due=due,
     )
 
 
@@ -404,9 +406,10 @@ class Workload:
             for v in self.visitors
         ]
 
-    def timer_event(self, visitor_id: str, timer: str, now: float) -> Event:
+    def timer_event(self, visitor_id: str, timer: str, due: float, now: float) -> Event:
         """The event of a due timer, as `Engine.fire_due_timers` builds it."""
-        return event(self.by_id[visitor_id], f"timer:{timer}", "timer.fired", now, timer=timer)
+        who = self.by_id[visitor_id]
+        return event(who, f"timer:{timer}", "timer.fired", now, timer=timer, due=due)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

@@ -24,6 +24,12 @@ The baseline is redis-py single-command round trips per second (a loop of INCR) 
 same server, measured before each path and after (the median is used). Client and server
 are pinned to one CPU each (`--placement`; see `_common.place`). Targets: batched events/s
 at least 2x the baseline, unbatched at least 0.5x. Figures are printed, never asserted.
+
+Why a target is missed is printed too: per path, the CPU per event of this process and of
+redis-server (INFO cpu) inside the timed parts; and a floor, the events/s of redis-py
+pipelines doing one load and one state-writing script per event with no engine work.
+Unbatched, each event waits for two round trips (load, then commit), so 0.5x is its
+ceiling with an engine that took no time at all.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import redis
 from _common import (
@@ -66,6 +73,19 @@ class Runner:
     def __init__(self, engine: Engine, clock: ManualClock) -> None:
         self.engine = engine
         self.clock = clock
+        self.seconds = 0.0  # of the last timed block
+        self.client_cpu = 0.0  # this process's CPU seconds in every timed block
+        self.server_cpu = 0.0  # redis-server's CPU seconds in every timed block
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Time the block (`seconds`) and add up the CPU spent by this process and by Redis."""
+        server, client = server_cpu(self.engine.store.redis), time.process_time()
+        started = time.perf_counter()
+        yield
+        self.seconds = time.perf_counter() - started
+        self.client_cpu += time.process_time() - client
+        self.server_cpu += server_cpu(self.engine.store.redis) - server
 
     def apply(self, events: Sequence[Event]) -> float:
         """Apply the events; returns the seconds timed."""
@@ -83,20 +103,20 @@ class Unbatched(Runner):
 
     def apply(self, events: Sequence[Event]) -> float:
         handle = self.engine.handle
-        started = time.perf_counter()
-        for item in events:
-            handle(item)
-        return time.perf_counter() - started
+        with self.timed():
+            for item in events:
+                handle(item)
+        return self.seconds
 
     def fire(self, workload: Workload) -> tuple[int, float]:
         store, handle, now = self.engine.store, self.engine.handle, self.clock.now()
         fired = 0
-        started = time.perf_counter()
-        while due := store.due_timers(now):
-            for visitor_id, timer in due:
-                handle(workload.timer_event(visitor_id, timer, now))
-            fired += len(due)
-        return fired, time.perf_counter() - started
+        with self.timed():
+            while due := store.due_timers(now):
+                for visitor_id, timer, at in due:
+                    handle(workload.timer_event(visitor_id, timer, at, now))
+                fired += len(due)
+        return fired, self.seconds
 
 
 class Batched(Runner):
@@ -115,17 +135,17 @@ class Batched(Runner):
             for item in events[start : start + PUBLISH_CHUNK]:
                 stream.publish(item)
             pipe.execute()
-        started = time.perf_counter()
-        while self.worker.poll():
-            pass
-        return time.perf_counter() - started
+        with self.timed():
+            while self.worker.poll():
+                pass
+        return self.seconds
 
     def fire(self, workload: Workload) -> tuple[int, float]:
         fired = 0
-        started = time.perf_counter()
-        while done := self.worker.poll():
-            fired += done
-        return fired, time.perf_counter() - started
+        with self.timed():
+            while done := self.worker.poll():
+                fired += done
+        return fired, self.seconds
 
 
 class Direct(Runner):
@@ -137,24 +157,57 @@ class Direct(Runner):
         self.name = f"direct (Engine.handle_batch, {size} events a call)"
 
     def apply(self, events: Sequence[Event]) -> float:
-        started = time.perf_counter()
-        for start in range(0, len(events), self.size):
-            self.engine.handle_batch(events[start : start + self.size])
-        return time.perf_counter() - started
+        with self.timed():
+            for start in range(0, len(events), self.size):
+                self.engine.handle_batch(events[start : start + self.size])
+        return self.seconds
 
     def fire(self, workload: Workload) -> tuple[int, float]:
         fired = 0
-        started = time.perf_counter()
-        while done := self.engine.fire_due_timers():
-            fired += done
-        return fired, time.perf_counter() - started
+        with self.timed():
+            while done := self.engine.fire_due_timers():
+                fired += done
+        return fired, self.seconds
+
+
+def server_cpu(client: redis.Redis) -> float:
+    """CPU seconds redis-server has used (INFO cpu, user and system)."""
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def pipelined_floor(client: redis.Redis, events: int = 6_400, state_bytes: int = 3_000) -> float:
+    """Events/s of one load and one commit per event with no engine work at all.
+
+    A pipeline of one HMGET per visitor, then one of a script per visitor that only writes
+    a state of the workload's typical size (~3 KB): what redis-py and Redis themselves
+    cost. A batched engine, which does both and more per event, cannot go faster.
+    """
+    prefix = run_prefix("floor")
+    script = client.register_script(
+        "redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'state', ARGV[2]) return 1"
+    )
+    state = b"x" * state_bytes
+    keys = [f"{prefix}:{{p{n % 64}}}:visitor:v{n}" for n in range(events)]
+    started = time.perf_counter()
+    loads = client.pipeline(transaction=False)
+    for key in keys:
+        loads.hmget(key, "rev", "state")
+    loads.execute()
+    commits = client.pipeline(transaction=False)
+    for key in keys:
+        script(keys=[key], args=[1, state], client=commits)
+    commits.execute()
+    rate = events / (time.perf_counter() - started)
+    drop_prefix(client, prefix)
+    return rate
 
 
 def run_path(
     client: redis.Redis,
     workload: Workload,
     make: Callable[[Engine, ManualClock], Runner],
-) -> tuple[str, list[tuple[str, int, float]]]:
+) -> tuple[Runner, list[tuple[str, int, float]]]:
     """Run the whole conversation through one path; per phase: (name, events, seconds)."""
     prefix = run_prefix("throughput")
     clock = ManualClock(T0)
@@ -171,7 +224,7 @@ def run_path(
         rows.append(("timer.fired", fired, seconds))
     finally:
         drop_prefix(client, prefix)
-    return runner.name, rows
+    return runner, rows
 
 
 def main() -> None:
@@ -200,20 +253,30 @@ def main() -> None:
             baselines.append(round_trips_per_second(server.client))
             results.append(run_path(server.client, workload, make))
         baselines.append(round_trips_per_second(server.client))
+        floor = pipelined_floor(server.client)
     print(f"at the end: {host_load()}")
     baseline = statistics.median(baselines)
     print(
         f"baseline: redis-py single-command round trips (INCR): {baseline:,.0f}/s "
         f"(median of {', '.join(f'{b:,.0f}' for b in baselines)}, before each path and after)"
     )
+    print(
+        f"floor: redis-py pipelines of one HMGET and one state-writing script per event, "
+        f"no engine work: {floor:,.0f} events/s = {floor / baseline:.2f}x the baseline"
+    )
     mix = ", ".join(f"{label} {count:,}" for label, count, _ in results[-1][1])
     print(f"event mix (last path): {mix}")
     rates = []
-    for name, rows in results:
+    for runner, rows in results:
         total = sum(count for _, count, _ in rows)
         seconds = sum(spent for _, _, spent in rows)
         rates.append(total / seconds)
-        print(f"{name}: {total:,} events in {seconds:.1f} s = {rates[-1]:,.0f} events/s")
+        print(f"{runner.name}: {total:,} events in {seconds:.1f} s = {rates[-1]:,.0f} events/s")
+        print(
+            f"    per event: {seconds / total * 1e6:,.0f} us, of which CPU of this process "
+            f"{runner.client_cpu / total * 1e6:,.0f} us and of redis-server "
+            f"{runner.server_cpu / total * 1e6:,.0f} us"
+        )
         for label, count, spent in rows:
             print(f"    {label:<24} {count:>9,} events {count / spent:>9,.0f}/s")
     unbatched, batched = rates[:2]

@@ -3,10 +3,13 @@
 Memory. `--timers` visitors (default 100,000; `--timers 1000000` for the target scale) each
 get one pending `silence:` timer: an agent's `message.sent` for a `visitor_timeout` flow,
 applied through `Engine.handle_batch`. Reported: the schedule's bytes per timer (MEMORY
-USAGE, all elements, of the 64 shard sorted sets, which hold nothing else), and the total
-bytes per visitor (INFO used_memory after minus before, over the count: the schedule plus
-the visitor state hash, which keeps its own copy of the timer). Target: at most 60 bytes
-per pending timer in the schedule.
+USAGE, all elements, of every schedule key: each shard's list of minutes and its one
+sorted set per minute, which hold nothing else), how Redis encodes them, the server's
+`zset-max-listpack-entries` that decides it (the embedded server's, as a deployment
+without REDIS_URL runs it; with REDIS_URL, that server's), and the total bytes per visitor
+(INFO used_memory after minus before, over the count: the schedule plus the visitor state
+hash, which keeps its own copy of the timer). Target: at most 60 bytes per pending timer
+in the schedule.
 
 Fire rate. A ManualClock moves past every due time, then `Engine.fire_due_timers` runs
 until nothing is due: timers per second for one process. Each fire starts the flow (a
@@ -34,6 +37,7 @@ import importlib
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict
 from importlib import metadata
 from typing import Any
@@ -100,6 +104,21 @@ def memory_usage(client: redis.Redis, keys: list[str]) -> int:
     return sum(found or 0 for found in pipe.execute())
 
 
+def _encodings(client: redis.Redis, keys: list[str]) -> str:
+    """How Redis encodes the schedule's sorted sets, e.g. `listpack 640, skiplist 64`."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.object("encoding", key)
+    counts = Counter(as_text(found) for found in pipe.execute())
+    return ", ".join(f"{name} {count:,}" for name, count in counts.most_common())
+
+
+def zset_limit(client: redis.Redis) -> str:
+    """The server's `zset-max-listpack-entries`, which decides the schedule's encoding."""
+    found = client.config_get("zset-max-*-entries")
+    return ", ".join(f"{name} {value}" for name, value in found.items())
+
+
 def schedule(engine: Engine, count: int, due_base: float, spread: float) -> float:
     """Give `count` visitors a silence timer due in [due_base, due_base + spread); seconds."""
     spent = 0.0
@@ -117,7 +136,7 @@ def schedule(engine: Engine, count: int, due_base: float, spread: float) -> floa
     return spent
 
 
-def parley_memory(client: redis.Redis, count: int) -> dict[str, float]:
+def parley_memory(client: redis.Redis, count: int) -> dict[str, Any]:
     """Schedule `count` timers; the schedule's and the total memory, and the fire rate."""
     prefix = run_prefix("timers")
     clock = ManualClock(T0)
@@ -128,7 +147,9 @@ def parley_memory(client: redis.Redis, count: int) -> dict[str, float]:
         seconds = schedule(engine, count, T0 + SILENCE, 600.0)
         total = used_memory(client) - before
         pending = engine.store.pending_timers()
-        schedule_bytes = memory_usage(client, [keys.timers(s) for s in range(keys.shards)])
+        schedule_keys = [as_text(key) for key in client.scan_iter(f"{prefix}:*:timer*", 10_000)]
+        schedule_bytes = memory_usage(client, schedule_keys)
+        encodings = _encodings(client, schedule_keys)
         sample = [keys.visitor(visitor(n).id) for n in range(0, count, max(1, count // 1000))]
         state_bytes = memory_usage(client, sample) / len(sample)
         state, _ = engine.store.load(visitor(0).id)
@@ -145,6 +166,8 @@ def parley_memory(client: redis.Redis, count: int) -> dict[str, float]:
         "pending": pending,
         "schedule_rate": count / seconds,
         "schedule_bytes": schedule_bytes / pending,
+        "schedule_keys": len(schedule_keys),
+        "encodings": encodings,
         "total_bytes": total / count,
         "state_bytes": state_bytes,
         "timer_json": timer_json,
@@ -266,6 +289,7 @@ def main() -> None:
             f"scale: {args.timers:,} pending timers; lateness: {args.late_timers:,} timers "
             f"over {args.window:g} s; APScheduler: {jobs:,} jobs"
         )
+        limit = zset_limit(client)
         parley = parley_memory(client, args.timers)
         late = lateness(client, args.late_timers, args.window)
         aps = apscheduler_memory(client, jobs)
@@ -276,8 +300,10 @@ def main() -> None:
         "(message.sent through Engine.handle_batch)"
     )
     print(
-        f"  schedule (64 shard sorted sets): {parley['schedule_bytes']:.1f} bytes/timer "
-        f"(target <= {TARGET_BYTES}: {met})"
+        f"  schedule ({parley['schedule_keys']:,} sorted sets: per shard, its minutes and "
+        f"one set per minute): {parley['schedule_bytes']:.1f} bytes/timer "
+        f"(target <= {TARGET_BYTES}: {met}); encodings: {parley['encodings']}; "
+        f"server config: {limit}"
     )
     print(
         f"  total (INFO used_memory delta): {parley['total_bytes']:.0f} bytes/visitor; "

@@ -74,7 +74,14 @@ class Context:
                 record.counted.append(key)
                 cohort = record.cohorts.setdefault(scope, self.day)
                 self.effects.counters.append(CounterMove(flow.id, cohort, key))
-        self.effects.funnel[flow.id] = record
+
+    def funnel_row_changed(self, flow_id: str) -> None:
+        """Have the commit rewrite the visitor's drill-down row of this flow.
+
+        Only triggers, engaging and completing change that row; entering a step does not,
+        so most events write no row (four Redis writes each, on every flow they touched).
+        """
+        self.effects.funnel[flow_id] = self.state.funnel[flow_id]
 
     def stop(self, run: Run, outcome: str) -> None:
         """End a run (completed, or why it stopped) and drop its step timers."""

@@ -64,13 +64,13 @@ class Engine:
         """
         now = self.clock.now()
         due = self.store.due_timers(now, max(1, limit // self.store.keys.shards))
-        events = [_timer_event(visitor_id, timer, now) for visitor_id, timer in due]
+        events = [_timer_event(visitor_id, timer, at, now) for visitor_id, timer, at in due]
         if events:
             self.handle_batch(events)
         return len(events)
 
 
-def _timer_event(visitor_id: str, timer: str, now: float) -> Event:
+def _timer_event(visitor_id: str, timer: str, due: float, now: float) -> Event:
     """The event of a timer falling due; the runtime fills in the visitor's last facts."""
     return Event(
         id=f"timer:{timer}",
@@ -79,4 +79,5 @@ def _timer_event(visitor_id: str, timer: str, now: float) -> Event:
         conversation_id="",
         at=now,
         timer=timer,
+        due=due,
     )

@@ -8,10 +8,10 @@ without the state that explains it, and a redelivered event moves nothing twice.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.codec import dumps
 from engine.state import FunnelRecord, Timer
 
 COMMAND_KINDS = frozenset(
@@ -47,8 +47,8 @@ class Command:
     flow: str
     args: dict[str, Any]
 
-    def to_json(self) -> str:
-        """The command as JSON text, as it goes out on the command stream."""
+    def to_json(self) -> bytes:
+        """The command as JSON, as it goes out on the command stream."""
         data = {
             "key": self.key,
             "kind": self.kind,
@@ -57,7 +57,7 @@ class Command:
             "flow": self.flow,
             "args": self.args,
         }
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+        return dumps(data, sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)

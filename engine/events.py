@@ -8,12 +8,14 @@ on, else `assigned` or `unassigned`) and the contact fields flows may read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
+import orjson
+
+from engine.codec import dumps
 from engine.errors import InvalidInput
 
 EVENT_VERSION = 1
@@ -60,14 +62,15 @@ class Event:
     # message.received, button.clicked: email the agents if no agent has replied this many
     # seconds after the waiting streak began (None: the workspace sends no such emails)
     notify_after: float | None = None
+    due: float | None = None  # timer.fired: when it fell due (its place in the schedule)
     version: int = EVENT_VERSION
 
-    def to_json(self) -> str:
-        """The event as JSON text."""
+    def to_json(self) -> bytes:
+        """The event as JSON."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["contact"] = dict(self.contact)
         data["tags"] = list(self.tags)
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+        return dumps(data, sort_keys=True)
 
 
 def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
@@ -104,6 +107,7 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         payload=_optional_text(data, "payload"),
         timer=_optional_text(data, "timer"),
         notify_after=None if data.get("notify_after") is None else _number(data, "notify_after"),
+        due=None if data.get("due") is None else _number(data, "due"),
     )
 
 
@@ -111,8 +115,8 @@ def _decode(raw: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(raw, Mapping):
         return raw
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:  # also bytes that are not UTF-8
         raise InvalidInput("event", f"not JSON: {err}") from err
     if not isinstance(data, dict):
         raise InvalidInput("event", "an event is a JSON object")

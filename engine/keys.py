@@ -10,10 +10,15 @@ the schedule, the streams and the counters are all split per shard.
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 
 DEFAULT_SHARDS = 64
+# The schedule keeps one sorted set per shard and minute of due time: small sets stay in
+# Redis' compact listpack encoding (see docs/operations.md), where one big set per shard
+# became a skiplist at about twice the memory per timer.
+BUCKET_MS = 60_000
 
 
 def as_text(value: object) -> str:
@@ -43,9 +48,14 @@ class Keys:
         """List of the visitor's latest trace records, newest first."""
         return f"{self._tagged(self.shard(visitor_id))}:trace:{visitor_id}"
 
-    def timers(self, shard: int) -> str:
-        """Sorted set of pending timers: member `visitor␟key@generation`, score = due time."""
-        return f"{self._tagged(shard)}:timers"
+    def timers(self, shard: int, bucket: int) -> str:
+        """Sorted set of the timers due in one minute (`bucket`, minutes since the epoch):
+        member `visitor␟key@generation`, score = milliseconds into that minute."""
+        return f"{self._tagged(shard)}:timers:{bucket}"
+
+    def timer_buckets(self, shard: int) -> str:
+        """Sorted set of the shard's minutes that hold timers: member and score the minute."""
+        return f"{self._tagged(shard)}:timer-buckets"
 
     def events(self, shard: int) -> str:
         """Stream of events waiting for a worker."""
@@ -82,6 +92,18 @@ class Keys:
     def flow_sources(self) -> str:
         """Hash of flow sources by `id@version`, so running visitors keep their version."""
         return f"{self.prefix}:flow-sources"
+
+    @staticmethod
+    def timer_slot(at: float, *, due: bool = True) -> tuple[int, int]:
+        """(bucket, milliseconds into it) of a due time, rounded up so nothing fires early;
+        with `due=False`, of the time now, rounded down.
+
+        A whole number of milliseconds below 60,000 is what Redis stores most compactly.
+        Float noise is dropped first (to the microsecond), so a clock set to a due time the
+        schedule gave back finds that timer due.
+        """
+        millis = round(at * 1000, 3)
+        return divmod(math.ceil(millis) if due else math.floor(millis), BUCKET_MS)
 
     @staticmethod
     def timer_member(visitor_id: str, timer_key: str, generation: int) -> str:

@@ -145,8 +145,8 @@ class _Apply(Context):
             self.effects.note("timers", f"stale timer {self.event.timer} ignored")
             kind, _, flow_id = key.partition(":")
             number = int(generation) if generation.isdigit() and len(generation) < 16 else 0
-            stale = Timer(key, 0, number, cast(TimerKind, kind), flow_id)
-            self.effects.timers.append((False, stale))  # take it off the schedule
+            stale = Timer(key, self.event.due or 0.0, number, cast(TimerKind, kind), flow_id)
+            self.effects.timers.append((False, stale))  # take it off its minute's schedule
             return
         self.cancel(timer)
         run = self.state.runs.get(timer.flow)
@@ -274,6 +274,7 @@ class _Apply(Context):
         record.conversation_id = event.conversation_id
         self.count(flow.id, flow.version, "triggers")
         self.count_once(flow, "triggered")
+        self.funnel_row_changed(flow.id)
 
     # -- timers and runs -------------------------------------------------------------
 

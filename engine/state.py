@@ -6,20 +6,18 @@ refuses layouts it does not know instead of guessing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
+
+from engine.codec import dumps
 from engine.errors import EngineError
 
 STATE_VERSION = 1
 SEEN_EVENTS = 64  # how many recent event ids are remembered to recognise redeliveries
 
 TimerKind = Literal["silence", "step", "wait", "notify"]
-
-
-def _fields(value: Any) -> dict[str, Any]:
-    return {name: getattr(value, name) for name in value.__slots__}
 
 
 @dataclass(slots=True)
@@ -86,26 +84,27 @@ class VisitorState:
     # field added later, with a default, so states written before it still read
     waiting_since: float | None = None
 
-    def to_json(self) -> str:
-        """The state as JSON text, stamped with its layout version."""
-        # by hand: dataclasses.asdict deep-copies everything and was half of a commit's CPU
+    def to_json(self) -> bytes:
+        """The state as JSON, stamped with its layout version."""
+        # orjson writes the dataclasses itself, in field order: the json module and a dict
+        # per object took a fifth of an event's CPU
         data = {
             "layout": STATE_VERSION,
             "visitor_id": self.visitor_id,
             "facts": self.facts,
-            "runs": {key: _fields(run) for key, run in self.runs.items()},
-            "timers": {key: _fields(timer) for key, timer in self.timers.items()},
-            "funnel": {key: _fields(record) for key, record in self.funnel.items()},
+            "runs": self.runs,
+            "timers": self.timers,
+            "funnel": self.funnel,
             "seen": self.seen,
             "generation": self.generation,
             "waiting_since": self.waiting_since,
         }
-        return json.dumps(data, separators=(",", ":"))
+        return dumps(data)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VisitorState:
         """Read a state written by `to_json`; refuses an unknown layout."""
-        data = json.loads(text)
+        data = orjson.loads(text)
         if data.pop("layout", None) != STATE_VERSION:
             raise EngineError("visitor state has an unknown layout; refusing to guess")
         return cls(
@@ -126,7 +125,7 @@ class VisitorState:
         self.seen = [*self.seen[-(SEEN_EVENTS - 1) :], event_id]
         return True
 
-    def drill_down_json(self, flow_id: str) -> str:
+    def drill_down_json(self, flow_id: str) -> bytes:
         """The drill-down row of this visitor in `flow_id`, as stored for the API."""
         record = self.funnel[flow_id]
         row: dict[str, Any] = {
@@ -138,4 +137,4 @@ class VisitorState:
             "last_trigger": record.last,
             "conversation_id": record.conversation_id,
         }
-        return json.dumps(row, separators=(",", ":"))
+        return dumps(row)

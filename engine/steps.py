@@ -120,11 +120,13 @@ class StepRunner:
         self.ctx.count_once(flow, "completed")
         if record.engaged:
             self.ctx.count_once(flow, "completed_engaged")
+        self.ctx.funnel_row_changed(flow.id)
         self.ctx.stop(run, "completed")
 
     def _engage(self, flow: CompiledFlow) -> None:
         self.ctx.state.funnel[flow.id].engaged = True
         self.ctx.count_once(flow, "engaged")
+        self.ctx.funnel_row_changed(flow.id)
 
     # -- what a step says and does -------------------------------------------------------
 

@@ -69,6 +69,13 @@ def test_a_state_written_before_the_waiting_streak_was_kept_still_reads() -> Non
     assert VisitorState.from_json(json.dumps(data)).waiting_since is None
 
 
+def test_a_whole_number_beyond_64_bits_is_kept_not_refused() -> None:
+    state = VisitorState("v1")
+    state.runs["f"] = Run("f", "abc", 1, "s", 1.0, "c1", vars={"n": 2**70, "small": 3})
+    again = VisitorState.from_json(state.to_json())
+    assert again.runs["f"].vars == {"n": float(2**70), "small": 3}
+
+
 def test_state_of_an_unknown_layout_is_refused() -> None:
     data = json.loads(VisitorState("v1").to_json())
     data["layout"] = 99
