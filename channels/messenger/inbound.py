@@ -97,10 +97,9 @@ class MessengerInbox:
         readable.sort(key=lambda taken: taken[0].timestamp_ms)
         for item, shard, entry_id in readable:
             try:
-                self.apply(item)
+                self._apply_racing(item)
             except IntegrityError as err:
-                # another worker stored the same visitor's news at the same moment: left
-                # pending, the item is claimed again later and finds what that worker stored
+                # still racing: left pending, to be claimed again later
                 log.info("Messenger item met a concurrent write, retried later: %s", err.orig)
                 continue
             except (KeyError, TypeError, AttributeError, ValueError) as err:
@@ -108,6 +107,14 @@ class MessengerInbox:
                 self.queue.set_aside(shard, fields, f"{type(err).__name__}: {err}")
             self.queue.ack(shard, entry_id)
         return len(entries)
+
+    def _apply_racing(self, item: Item) -> None:
+        """Apply an item; when another worker stored the same visitor's contact, conversation
+        or message at the same moment, once more: it has committed, so this finds its rows."""
+        try:
+            self.apply(item)
+        except IntegrityError:
+            self.apply(item)
 
     def apply(self, item: Item) -> None:
         """Store what one item says and tell the engine what is news for flows."""

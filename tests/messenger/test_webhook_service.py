@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from chat.models import Contact, Conversation, Message
 from tests.messenger.shop import Shop
@@ -153,3 +154,27 @@ def test_deliveries_and_reads_move_sent_messages_on(shop: Shop) -> None:
     shop.graph.read(shop.page.id, first.sender)
     shop.deliver()
     assert [m.delivery for m in messages(shop) if m.id == reply["id"]] == ["read"]
+
+
+def test_an_item_that_loses_a_race_with_another_worker_is_applied_again(shop: Shop) -> None:
+    inbox = shop.services.messenger_inbox
+    real_apply = inbox.apply
+    raced: list[str] = []
+
+    def racing_apply(item: Any) -> None:
+        if not raced:  # the first time, another worker wins the insert
+            raced.append(item.kind)
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        real_apply(item)
+
+    inbox.apply = racing_apply  # type: ignore[method-assign]
+    shop.graph.visitor_message(shop.page.id, text="hello")
+    shop.deliver()
+    assert raced == ["message"]
+    assert [m.text for m in messages(shop)] == ["hello"]
+    queue = inbox.queue
+    pending = sum(
+        queue.redis.xpending(queue.key(shard), queue.group)["pending"]
+        for shard in range(queue.shards)
+    )
+    assert pending == 0  # acknowledged: nothing left for another worker to claim
