@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 import redis
 from flask import current_app
 from sqlalchemy import Engine as Database
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import Mailer
@@ -65,16 +64,11 @@ class Services:
         while not stop.is_set():
             try:
                 busy = sum(round_() for round_ in rounds)
-            except (redis.RedisError, SQLAlchemyError, OSError):
-                # Redis or the database is away for a moment: what was not acknowledged is
-                # delivered again, so the worker only waits and goes on
-                log.exception("worker %s: a round failed; retrying shortly", name)
-                stop.wait(FAILURE_WAIT)
-                continue
             except Exception:
-                # a bug met on some record: a worker thread that died would stop all of its
-                # kind of work silently, so it logs the traceback and goes on
-                log.exception("worker %s: a round failed unexpectedly; going on", name)
+                # Redis or the database away for a moment (what was not acknowledged is
+                # delivered again), or a bug met on some record: a worker thread that died
+                # would stop all of its kind of work silently, so it logs, waits, goes on
+                log.exception("worker %s: a round failed; retrying shortly", name)
                 stop.wait(FAILURE_WAIT)
                 continue
             if not busy:
