@@ -78,8 +78,10 @@ def counts(session: Session, member: Member) -> Response:
 def detail(session: Session, member: Member, conversation_id: int) -> Response:
     """One conversation with its figures (and, on Messenger, its reply window)."""
     found = get_conversation(session, member, conversation_id).to_json()
-    conversation = find_conversation(session, member, conversation_id)
-    if conversation.channel == "messenger":
+    if found["channel"] == "messenger":
+        # seen by the member (checked just above), and in the session: no second query
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
         now = services().now()
         allowed = services().settings.messenger.allowed_tags
         last = conversation.last_visitor_message_at

@@ -34,17 +34,18 @@ from web.services import services
 webhooks = Blueprint("messenger_webhook", __name__, url_prefix="/webhooks/messenger")
 blueprint = Blueprint("messenger", __name__, url_prefix="/channels/messenger")
 
-_PAGE = {
+PAGE_ID = {"type": "string", "pattern": "^[0-9]{1,64}$"}
+PAGE_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["page_id", "name", "access_token"],
     "properties": {
-        "page_id": {"type": "string", "pattern": "^[0-9]{1,64}$"},
+        "page_id": PAGE_ID,
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "access_token": {"type": "string", "pattern": "^[!-~]{1,1000}$"},
+        "access_token": {"type": "string", "pattern": "^[!-~]{1,1000}$"},  # printable ASCII
     },
 }
-_SYNC = {
+SYNC_BODY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {"scope": {"enum": ["recent", "all"]}},
@@ -95,7 +96,7 @@ def connect() -> tuple[Response, int]:
     """Connect a Page (or replace a connected Page's name and token) and subscribe the app
     to its webhooks; the Graph API is called between two short transactions, so no database
     lock waits on Meta."""
-    body = json_body(_PAGE)
+    body = json_body(PAGE_BODY)
     with services().sessions.begin() as session:
         member = authenticate(session, bearer_token())
         require(member, "settings.manage")
@@ -131,7 +132,7 @@ def disconnect(session: Session, member: Member, page_id: str) -> tuple[str, int
 def sync(session: Session, member: Member, page_id: str) -> tuple[Response, int]:
     """Start importing the Page's contacts (`recent`: the last 100; `all`), in the workers."""
     require(member, "settings.manage")
-    scope = json_body(_SYNC).get("scope", "recent")
+    scope = json_body(SYNC_BODY).get("scope", "recent")
     job = start_sync(session, _own_page(session, member, page_id), scope, services().now())
     return jsonify(sync_json(job)), 202
 

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_parts import OBJECT, errors, fields, json_response, op, path_id, query
+from web.messenger import PAGE_BODY, PAGE_ID, SYNC_BODY
+from web.openapi_parts import OBJECT, errors, json_response, op, path_id, query
 
-_PAGE_ID = {
-    "name": "page_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": "^[0-9]{1,64}$"},
-}
+_PAGE_ID = {"name": "page_id", "in": "path", "required": True, "schema": PAGE_ID}
 _SIGNATURE = {
     "name": "X-Hub-Signature-256",
     "in": "header",
@@ -50,14 +46,7 @@ MESSENGER_PATHS: dict[str, Any] = {
             "Connect a Page, or replace a connected Page's name and token",
             json_response(OBJECT),
             status="201",
-            body=fields(
-                {
-                    "page_id": {"type": "string", "pattern": "^[0-9]{1,64}$"},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "access_token": {"type": "string", "pattern": "^[!-~]{1,1000}$"},
-                },
-                ["page_id", "name", "access_token"],
-            ),
+            body=PAGE_BODY,
         ),
     },
     "/channels/messenger/pages/{page_id}": {
@@ -74,7 +63,7 @@ MESSENGER_PATHS: dict[str, Any] = {
             json_response(OBJECT),
             status="202",
             parameters=[_PAGE_ID],
-            body=fields({"scope": {"enum": ["recent", "all"]}}),
+            body=SYNC_BODY,
         ),
     },
     "/channels/messenger/syncs/{sync_id}": {
