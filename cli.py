@@ -31,7 +31,6 @@ from engine.metrics import Metrics, prometheus_text
 from engine.ports import SystemClock
 from engine.redis_server import connect
 from engine.store import RedisStore
-from flowtest.runner import run_features
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
 from server import build_services, create_app, first_start
@@ -181,6 +180,9 @@ def worker(name: str) -> None:
 @click.option("--flows", "flows_dir", default="flows", show_default=True, type=click.Path())
 def test_features(features: tuple[str, ...], flows_dir: str) -> None:
     """Run Gherkin feature files against your flows with Parley's step library."""
+    # Imported here: it brings pytest, which no other command needs.
+    from flowtest.runner import run_features  # noqa: PLC0415
+
     sys.exit(run_features([Path(f) for f in features], Path(flows_dir)))
 
 

@@ -1,31 +1,47 @@
-"""A real redis-server run as Parley's child process when no REDIS_URL is given.
+"""The work folder's redis-server, started by the first Parley process that needs it.
 
-The server listens only on a unix socket inside the data directory (no TCP port), keeps an
-append-only file there so state survives a restart, and is shut down when Parley stops.
+With no REDIS_URL, every Parley process of one data folder (`serve`, its web workers, `worker`,
+`funnel`, `trace`, `messenger sync`) uses the same real redis-server on a unix socket there:
+the first starts it, the others connect to the socket that answers, and the last one to leave
+shuts it down. Membership is two `flock`s in the folder, which the kernel drops with a killed
+process, so a `kill -9` leaves no stale lock; a server that outlived every user (its starter
+was killed) is found answering and reused by the next start. The server persists to an AOF in
+the folder, so state survives its restart.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 from urllib.parse import quote
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from engine.errors import EngineError
+
 __all__ = ["EmbeddedRedis", "RedisUnavailable", "connect", "find_redis_server"]
 
 SOCKET_NAME = "redis.sock"
 CONFIG_NAME = "redis.conf"
 LOG_NAME = "redis.log"
+PID_NAME = "redis.pid"  # written by the server, for operators and scripts
+# Held exclusively while a process decides to start, join or shut down the server.
+START_LOCK_NAME = "redis.start.lock"
+# Held shared by every process using the server; whoever can take it exclusively is the last.
+USERS_LOCK_NAME = "redis.users.lock"
 START_TIMEOUT = 10.0  # seconds for the server to answer PING; loading a big AOF takes a while
 STOP_TIMEOUT = 10.0  # seconds for the server to exit after SHUTDOWN before it is killed
 ZSET_LISTPACK_ENTRIES = 2048  # see _config and docs/operations.md
@@ -40,7 +56,7 @@ _INSTALL_HINT = (
 )
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(EngineError):
     """No usable redis-server: none installed, or it would not start or answer."""
 
 
@@ -87,8 +103,36 @@ def _control_client(socket_path: Path, timeout: float = 1.0) -> redis.Redis:
     )
 
 
+def _server_pid(socket_path: Path) -> int | None:
+    """The process id of the server answering on `socket_path`, or None if none answers."""
+    if not socket_path.exists():
+        return None
+    probe = _control_client(socket_path)
+    try:
+        return int(probe.info("server")["process_id"])
+    except redis.RedisError:
+        return None  # a stale socket left by a crash; redis-server replaces it
+    finally:
+        probe.close()
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has exited (a zombie waiting for its parent counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no procfs: alive as far as we can tell
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
 class EmbeddedRedis:
-    """A redis-server child process on a unix socket in `data_dir`, persisting to an AOF."""
+    """A share in the redis-server on a unix socket in `data_dir`, persisting to an AOF."""
 
     def __init__(
         self,
@@ -103,7 +147,9 @@ class EmbeddedRedis:
         self.log_path = self.data_dir / LOG_NAME
         self.executable = executable
         self.start_timeout = start_timeout
-        self._process: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None  # the server's, while this object holds a share
+        self.started = False  # whether this object's start() launched the server
+        self._users: IO[bytes] | None = None
         self._client: redis.Redis | None = None
         self._log_offset = 0
 
@@ -114,12 +160,12 @@ class EmbeddedRedis:
 
     @property
     def running(self) -> bool:
-        """Whether this object started the server and it has not exited."""
-        return self._process is not None and self._process.poll() is None
+        """Whether this object holds a share in a server that has not exited."""
+        return self.pid is not None and not _gone(self.pid)
 
     def start(self) -> None:
-        """Write redis.conf, start the server and wait until it answers PING."""
-        if self._process is not None:
+        """Join the folder's server, starting it first if none answers."""
+        if self._users is not None:
             raise RedisUnavailable(f"the redis-server on {self.data_dir} is already started")
         socket_bytes = len(os.fsencode(str(self.socket_path)))
         if socket_bytes > _UNIX_PATH_MAX:
@@ -127,64 +173,57 @@ class EmbeddedRedis:
                 f"the unix socket path {self.socket_path} is {socket_bytes} bytes, over the "
                 f"{_UNIX_PATH_MAX}-byte limit of unix sockets: use a shorter data directory"
             )
-        executable = self.executable or find_redis_server()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._refuse_live_socket()
-        self.config_path.write_text(self._config(), encoding="utf-8")
-        process = self._launch(executable)
-        self._process = process
-        # A safety net for callers that forget stop(): the AOF is flushed on interpreter exit.
+        with self._deciding():
+            pid = _server_pid(self.socket_path)
+            if pid is None:
+                pid = self._launch_and_wait()
+                self.started = True
+            users = (self.data_dir / USERS_LOCK_NAME).open("ab")
+            fcntl.flock(users, fcntl.LOCK_SH)
+            self._users, self.pid = users, pid
+        # A safety net for callers that forget stop(): the last one out flushes the AOF.
         atexit.register(self.stop)
-        try:
-            self._wait_until_ready(process, executable)
-        except BaseException:
-            # Also on Ctrl-C during start-up: leave no half-started server behind.
-            atexit.unregister(self.stop)
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            self._process = None
-            raise
 
     def client(self) -> redis.Redis:
         """The client on this server (bytes in, bytes out); closed by stop()."""
-        if not self.running:
+        if self._users is None:
             raise RedisUnavailable(f"the redis-server on {self.data_dir} is not running")
         if self._client is None:
             self._client = redis.Redis(unix_socket_path=str(self.socket_path))
         return self._client
 
     def stop(self) -> None:
-        """Ask the server to SHUTDOWN (flushing the AOF), wait for it, kill it if it hangs."""
+        """Leave the server; the last user asks it to SHUTDOWN (flushing the AOF) and waits."""
         atexit.unregister(self.stop)
-        process = self._process
-        if process is None:
+        users = self._users
+        if users is None:
             return
         if self._client is not None:
             self._client.close()
             self._client = None
-        if process.poll() is None:
-            # SHUTDOWN answers only after the AOF is fsynced, which can take a moment.
-            control = _control_client(self.socket_path, timeout=STOP_TIMEOUT)
+        if not self.data_dir.is_dir():  # the folder was removed under us: nothing to share
+            users.close()
+            self._users = None
+            if self.pid is not None:
+                _signal(self.pid, signal.SIGTERM)
+            self.pid = None
+            return
+        with self._deciding():
+            fcntl.flock(users, fcntl.LOCK_UN)
             try:
-                # PING first: redis-py's shutdown() takes any ConnectionError for success,
-                # including failing to connect at all.
-                control.ping()
-                control.shutdown()
-            except redis.RedisError:
-                # Unreachable or refused; SIGTERM also makes it flush the AOF and exit.
-                process.terminate()
+                fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass  # others still use it: it keeps running for them
+            else:
+                self._shut_down()
             finally:
-                control.close()
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        self._process = None
+                users.close()
+                self._users = None
+        self.pid = None
 
     def __enter__(self) -> EmbeddedRedis:
-        if self._process is None:
+        if self._users is None:
             self.start()
         return self
 
@@ -196,12 +235,47 @@ class EmbeddedRedis:
     ) -> None:
         self.stop()
 
+    def _deciding(self) -> _FolderLock:
+        return _FolderLock(self.data_dir / START_LOCK_NAME)
+
+    def _shut_down(self) -> None:
+        """End the server: SHUTDOWN on its socket, else SIGTERM, else (hung) SIGKILL."""
+        pid = self.pid
+        if pid is None or _gone(pid):
+            return
+        # SHUTDOWN answers only after the AOF is fsynced, which can take a moment.
+        control = _control_client(self.socket_path, timeout=STOP_TIMEOUT)
+        try:
+            # PING first: redis-py's shutdown() takes any ConnectionError for success,
+            # including failing to connect at all.
+            control.ping()
+            control.shutdown()
+        except redis.RedisError:
+            # Unreachable or refused; SIGTERM also makes it flush the AOF and exit.
+            _signal(pid, signal.SIGTERM)
+        finally:
+            control.close()
+        if not self._wait_gone(pid, STOP_TIMEOUT):
+            _signal(pid, signal.SIGKILL)
+            self._wait_gone(pid, STOP_TIMEOUT)
+
+    @staticmethod
+    def _wait_gone(pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not _gone(pid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_INTERVAL)
+        return True
+
     def _config(self) -> str:
-        """The redis.conf text: unix socket only, AOF on, no RDB snapshots, in the foreground."""
+        """The redis.conf text: unix socket only, AOF on, no RDB snapshots, a daemon."""
         return "\n".join(
             [
                 "# Written by Parley on every start; edits here are overwritten.",
-                "daemonize no",
+                # A daemon, not this process's child: it serves every Parley process of the
+                # folder and outlives the one that started it while others still use it.
+                "daemonize yes",
                 "port 0",
                 f"unixsocket {_quote_conf(str(self.socket_path))}",
                 # No password on the socket, so only this user may connect.
@@ -210,7 +284,8 @@ class EmbeddedRedis:
                 "appendonly yes",
                 "appendfsync everysec",
                 'save ""',
-                'logfile ""',
+                f"logfile {_quote_conf(str(self.log_path))}",
+                f"pidfile {_quote_conf(str(self.data_dir / PID_NAME))}",
                 # One timer-schedule bucket (a shard's minute) stays a compact listpack up to
                 # this many timers, ~35 bytes each instead of ~120 as a skiplist: 2048 covers
                 # 130,000 timers due per minute. The `ziplist` name: Redis 6.2 knows no other.
@@ -219,21 +294,24 @@ class EmbeddedRedis:
             ]
         )
 
-    def _refuse_live_socket(self) -> None:
-        """Fail if a server already answers on our socket: two servers on one AOF corrupt it."""
-        if not self.socket_path.exists():
-            return
-        probe = _control_client(self.socket_path)
+    def _launch_and_wait(self) -> int:
+        """Start the server and wait until it answers; its pid."""
+        executable = self.executable or find_redis_server()
+        self.config_path.write_text(self._config(), encoding="utf-8")
+        process = self._launch(executable)
         try:
-            probe.ping()
-        except redis.RedisError:
-            return  # a stale socket left by a crash; redis-server replaces it
-        finally:
-            probe.close()
-        raise RedisUnavailable(
-            f"a redis-server already answers on {self.socket_path}: stop it, or set REDIS_URL "
-            f"to {self.url} to use it"
-        )
+            pid = self._wait_until_ready(process, executable)
+        except BaseException:
+            # Also on Ctrl-C during start-up: leave no half-started server behind.
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            daemon = _server_pid(self.socket_path)
+            if daemon is not None:
+                _signal(daemon, signal.SIGKILL)
+            raise
+        process.wait()  # the launcher exits once the daemon has forked
+        return pid
 
     def _launch(self, executable: str) -> subprocess.Popen[bytes]:
         """Start the process with its output appended to redis.log."""
@@ -252,15 +330,17 @@ class EmbeddedRedis:
                     f"cannot run redis-server {executable!r}: {error}; {_INSTALL_HINT}"
                 ) from error
 
-    def _wait_until_ready(self, process: subprocess.Popen[bytes], executable: str) -> None:
-        """Poll PING until the server answers; on death or timeout, fail with the log tail."""
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], executable: str) -> int:
+        """Poll until the daemon answers (its pid); on a failed launch or a timeout, fail
+        with the log tail."""
         deadline = time.monotonic() + self.start_timeout
         probe = _control_client(self.socket_path)
         try:
-            while process.poll() is None:
+            # The launcher exits 0 once the daemon has forked; another status is a failure.
+            while process.poll() in (None, 0):
                 try:
                     if probe.ping():
-                        return
+                        return int(probe.info("server")["process_id"])
                 except redis.RedisError:
                     pass  # not listening yet, or still loading the AOF
                 if time.monotonic() >= deadline:
@@ -289,8 +369,30 @@ class EmbeddedRedis:
         return "\n".join(lines) if lines else "(nothing)"
 
 
+class _FolderLock:
+    """An exclusive `flock` on a file, held for a `with` block."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def __enter__(self) -> None:
+        self._file = self.path.open("ab")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._file is not None
+        self._file.close()  # closing drops the lock
+        self._file = None
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+        os.kill(pid, signum)
+
+
 def connect(redis_url: str | None, data_dir: Path) -> tuple[redis.Redis, EmbeddedRedis | None]:
-    """A client on `redis_url`, or, without one, on a redis-server started in `data_dir`."""
+    """A client on `redis_url`, or, without one, on the data folder's shared redis-server."""
     if redis_url:
         return redis.Redis.from_url(redis_url), None
     server = EmbeddedRedis(data_dir)

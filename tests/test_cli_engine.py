@@ -68,3 +68,17 @@ def test_parley_test_runs_an_authors_feature_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 1 passed" in done.stdout
+
+
+def test_the_service_and_the_checker_import_no_test_tool() -> None:
+    # `make run` installs the runtime dependencies only: `parley check` and `parley serve`
+    # must start without pytest, hypothesis and the other test tools.
+    code = (
+        "import sys, cli, server\n"
+        "tools = {'pytest', '_pytest', 'pytest_bdd', 'hypothesis', 'schemathesis', 'aiosmtpd'}\n"
+        "print(sorted(m for m in sys.modules if m.partition('.')[0] in tools))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,8 @@ import redis
 
 from engine import redis_server
 from engine.redis_server import EmbeddedRedis, RedisUnavailable, connect, find_redis_server
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -108,12 +113,58 @@ def test_socket_path_over_the_unix_limit_is_refused(data_dir: Path) -> None:
     assert not (data_dir / ("d" * 120)).exists()
 
 
-def test_second_server_on_a_live_directory_is_refused(data_dir: Path) -> None:
-    with EmbeddedRedis(data_dir) as first:
-        first.client().set(b"k", b"v")
-        with pytest.raises(RedisUnavailable, match="already answers"):
-            EmbeddedRedis(data_dir).start()
-        assert first.client().get(b"k") == b"v"
+def test_a_second_user_shares_the_server_and_the_last_one_stops_it(data_dir: Path) -> None:
+    first = EmbeddedRedis(data_dir)
+    second = EmbeddedRedis(data_dir)
+    first.start()
+    second.start()
+    assert (first.started, second.started) == (True, False)
+    assert first.pid == second.pid
+    first.client().set(b"k", b"v")
+    first.stop()
+    assert second.running  # the first one out leaves it to the other
+    assert second.client().get(b"k") == b"v"
+    pid = second.pid
+    assert pid is not None
+    second.stop()
+    assert redis_server._gone(pid)
+    assert not second.socket_path.exists()
+
+
+def test_users_starting_together_start_one_server(data_dir: Path) -> None:
+    servers = [EmbeddedRedis(data_dir) for _ in range(4)]
+    with ThreadPoolExecutor(len(servers)) as pool:
+        list(pool.map(EmbeddedRedis.start, servers))
+    try:
+        assert len({server.pid for server in servers}) == 1
+        assert sum(server.started for server in servers) == 1
+    finally:
+        for server in servers:
+            server.stop()
+    assert not any(server.running for server in servers)
+
+
+def test_a_server_whose_users_were_killed_is_reused_and_then_stopped(data_dir: Path) -> None:
+    # A process that starts the server and is killed with SIGKILL, as `kill -9` would.
+    code = (
+        "import signal, sys\n"
+        "from engine.redis_server import EmbeddedRedis\n"
+        "server = EmbeddedRedis(sys.argv[1]); server.start()\n"
+        "server.client().set(b'left', b'behind')\n"
+        "print(server.pid, flush=True); signal.pause()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(data_dir)], stdout=subprocess.PIPE, cwd=ROOT
+    )
+    assert child.stdout is not None
+    orphan = int(child.stdout.readline())
+    child.kill()
+    child.wait()
+    child.stdout.close()
+    with EmbeddedRedis(data_dir) as server:
+        assert (server.started, server.pid) == (False, orphan)
+        assert server.client().get(b"left") == b"behind"
+    assert redis_server._gone(orphan)
 
 
 def test_client_after_stop_is_refused(data_dir: Path) -> None:
