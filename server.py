@@ -22,6 +22,7 @@ from web import (
     contacts,
     conversations,
     flows,
+    health,
     members,
     messenger,
     notifications,
@@ -51,6 +52,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         messenger.blueprint,
         notifications.blueprint,
         openapi.blueprint,
+        health.blueprint,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

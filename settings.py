@@ -8,13 +8,14 @@ data is a SQLite file there.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from channels.email import SmtpSettings
 from channels.messenger.settings import MessengerSettings
 from engine.keys import DEFAULT_SHARDS
+from logs import FORMATS, LEVELS
 
 
 class SettingsError(ValueError):
@@ -35,6 +36,8 @@ class Settings:
     email_templates: Path = Path("emails")
     messenger: MessengerSettings = field(default_factory=MessengerSettings)
     public_url: str = "http://127.0.0.1:8000"  # where links in emails point
+    log_level: str = "INFO"
+    log_format: str = "text"  # or "json", one object per line for log shippers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +54,8 @@ class Settings:
             email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),
             messenger=_messenger(env),
             public_url=env.get("PARLEY_PUBLIC_URL", "http://127.0.0.1:8000"),
+            log_level=_choice(env, "PARLEY_LOG_LEVEL", LEVELS, "INFO", str.upper),
+            log_format=_choice(env, "PARLEY_LOG_FORMAT", FORMATS, "text", str.lower),
         )
 
 
@@ -70,13 +75,24 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _choice(
+    env: Mapping[str, str],
+    name: str,
+    choices: tuple[str, ...],
+    default: str,
+    normal: Callable[[str], str],
+) -> str:
+    value = normal(env.get(name, default))
+    if value not in choices:
+        raise SettingsError(f"{name} is one of {', '.join(choices)}, not {env[name]!r}")
+    return value
+
+
 def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     host = env.get("PARLEY_SMTP_HOST")
     if not host:
         return None
-    security = env.get("PARLEY_SMTP_SECURITY", "starttls")
-    if security not in ("starttls", "ssl", "none"):
-        raise SettingsError(f"PARLEY_SMTP_SECURITY is starttls, ssl or none, not {security!r}")
+    security = _choice(env, "PARLEY_SMTP_SECURITY", ("starttls", "ssl", "none"), "starttls", str)
     return SmtpSettings(
         host=host,
         port=_positive(env, "PARLEY_SMTP_PORT", 465 if security == "ssl" else 587),

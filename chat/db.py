@@ -7,17 +7,21 @@ which otherwise starts transactions late and breaks SAVEPOINT and transactional 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 # The repository root holds `migrations/`; found from this file so any working directory works.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATE = zlib.crc32(b"parley-migrations")
 
 
 def database_url(setting: str | None, data_dir: Path) -> str:
@@ -52,6 +56,18 @@ def downgrade(url: str, revision: str) -> None:
     _migrate(url, lambda config: command.downgrade(config, revision))
 
 
+def setup_lock(session: Session, name: str, *, wait: bool = True) -> bool:
+    """Take the transaction-long lock `name` that one process at a time may hold; False
+    when `wait` is off and another holds it. PostgreSQL: an advisory lock; SQLite: every
+    writing transaction already holds the database's one write lock (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(name.encode())
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    taken = session.execute(text(f"SELECT {function}(:key)"), {"key": key}).scalar()
+    return wait or bool(taken)
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration built in code; migrations run on `connection` when given."""
     config = Config()
@@ -64,9 +80,18 @@ def _migrate(url: str, run: Callable[[Config], None]) -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            # several processes starting at once (gunicorn workers) migrate one at a time
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE})
             run(alembic_config(connection))
     finally:
         engine.dispose()
+
+
+def migrations_current(connection: Connection) -> bool:
+    """Whether the database's schema is the newest migration's."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return MigrationContext.configure(connection).get_current_revision() == head
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

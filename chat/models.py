@@ -358,3 +358,18 @@ class Notification(Base):
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxEvent(Base):
+    """An engine event stored in the transaction of the fact it tells, until it is published.
+
+    A request publishes its events right after its commit and deletes them; the workers
+    publish what is left (Redis was away, or the process died in between). Events carry
+    their own ids, so one published twice is recognised by the engine.
+    """
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    event: Mapped[str] = mapped_column(Text)  # the event's JSON
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -39,8 +39,15 @@ def test_smtp_settings_are_read_with_their_port_by_security() -> None:
         ({"PARLEY_SHARDS": "many"}, "PARLEY_SHARDS"),
         ({"PARLEY_SMTP_HOST": "h", "PARLEY_SMTP_SECURITY": "tls"}, "PARLEY_SMTP_SECURITY"),
         ({"PARLEY_SMTP_HOST": "h", "PARLEY_SMTP_PORT": "-1"}, "PARLEY_SMTP_PORT"),
+        ({"PARLEY_LOG_LEVEL": "loud"}, "PARLEY_LOG_LEVEL"),
+        ({"PARLEY_LOG_FORMAT": "xml"}, "PARLEY_LOG_FORMAT"),
     ],
 )
 def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env(env)
+
+
+def test_log_settings_are_read_in_any_case() -> None:
+    settings = Settings.from_env({"PARLEY_LOG_LEVEL": "debug", "PARLEY_LOG_FORMAT": "JSON"})
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "json")

@@ -1,8 +1,9 @@
 """Members authenticate with `Authorization: Bearer pk_...`; each request is one transaction.
 
 A handler decorated with `member_request` gets the session and the calling member. Engine
-events it queues with `tell_engine` are published once the transaction has committed, so
-the engine never hears of a change that was rolled back.
+events it queues with `tell_engine` are staged in the request's transaction (chat.outbox)
+and published once it has committed, so the engine hears of every change that was kept and
+of none that was rolled back.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def member_request(
         with services().sessions.begin() as session:
             member = authenticate(session, token)
             result = handler(session, member, *args, **kwargs)
-        for event in g.parley_news:
-            services().events.publish(event)
+            staged = services().outbox.stage(session, g.parley_news)
+        services().outbox.deliver(staged)
         return result
 
     return wrapper

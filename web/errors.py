@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from chat.errors import ChatError
 from engine.errors import InvalidInput
 
 log = logging.getLogger(__name__)
+RETRY_AFTER = 5  # seconds a client waits before trying again while Redis or the database is away
 
 
 class ApiError(Exception):
@@ -51,8 +54,33 @@ def register_errors(app: Flask) -> None:
         code = (err.name or "error").lower().replace(" ", "_")
         return error_response(err.code or 500, code, err.description or code)
 
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def redis_away(err: redis.RedisError) -> Response:
+        return unavailable("Redis", err)
+
+    @app.errorhandler(OperationalError)
+    def database_away(err: OperationalError) -> Response:
+        return unavailable("the database", err)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(err: DBAPIError) -> Response:
+        if err.connection_invalidated:
+            return unavailable("the database", err)
+        return unexpected(err)
+
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Response:
         # the last resort: log the traceback for operators, show the caller no internals
         log.exception("unhandled error", exc_info=err)
         return error_response(500, "internal", "something went wrong on our side")
+
+
+def unavailable(part: str, err: Exception) -> Response:
+    """503 with Retry-After: a part the request needs does not answer at the moment."""
+    log.warning("%s does not answer: %s", part, err)
+    response = error_response(
+        503, "unavailable", f"{part} does not answer at the moment; try again shortly"
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

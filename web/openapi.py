@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from web import health
 from web.args import MAX_ID
 from web.bodies import TEXT_BODY
 from web.openapi_chat import CHAT_PATHS
@@ -212,6 +213,11 @@ PATHS.update(
 )
 PATHS.update(CHAT_PATHS)
 PATHS.update(MESSENGER_PATHS)
+# Every operation that needs Redis or the database answers 503 while it is away.
+for _operations in PATHS.values():
+    for _operation in _operations.values():
+        _operation["responses"].update(errors(503))
+PATHS.update(health.document())
 
 for _flow_path in (
     "/flows/metrics",

@@ -21,6 +21,7 @@ from channels.messenger.outbound import MessengerSender
 from channels.messenger.sync import PageSync
 from chat.bridge import CommandExecutor
 from chat.notifications import NotificationSender
+from chat.outbox import EventOutbox
 from dsl.pipeline import CheckReport
 from engine.core import Engine
 from engine.flows import FlowRegistry
@@ -85,6 +86,7 @@ class Services:
         worker = Worker(self.engine, name)
         inbox = self.messenger_inbox
         return [
+            self.outbox.run_once,
             worker.poll,
             self.executor(name).run_once,
             lambda: inbox.run_once(name),
@@ -113,6 +115,11 @@ class Services:
         """A Graph API client for the configured Graph API (Meta's, or a test's fake)."""
         messenger = self.settings.messenger
         return GraphClient(messenger.graph_api_url, timeout=messenger.graph_timeout)
+
+    @functools.cached_property
+    def outbox(self) -> EventOutbox:
+        """Where requests stage the engine events of what they store."""
+        return EventOutbox(self.sessions, self.events.publish, self.now)
 
     @functools.cached_property
     def messenger_inbox(self) -> MessengerInbox:

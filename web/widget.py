@@ -53,8 +53,8 @@ def start() -> tuple[Response, int]:
             conversation, "conversation.started", services().now(), f"widget:{conversation.id}"
         )
         reply = {"conversation_id": conversation.id, "visitor_token": token}
-    if started:
-        services().events.publish(news)
+        staged = services().outbox.stage(session, [news] if started else [])
+    services().outbox.deliver(staged)
     return jsonify(reply), 201 if started else 200
 
 
@@ -75,7 +75,8 @@ def write(conversation_id: int) -> tuple[Response, int]:
             text=text,
         )
         reply = {"message_id": message.message.id}
-    services().events.publish(news)
+        staged = services().outbox.stage(session, [news])
+    services().outbox.deliver(staged)
     return jsonify(reply), 201
 
 
@@ -109,12 +110,13 @@ def read(conversation_id: int) -> Response:
 
 
 def _visitor_event(conversation_id: int, kind: EventType, **fields: str) -> tuple[Response, int]:
-    with services().sessions() as session:
+    with services().sessions.begin() as session:
         conversation = _ongoing(_own_conversation(session, conversation_id))
         news = event_for(
             conversation, kind, services().now(), f"widget:{secrets.token_hex(8)}", **fields
         )
-    services().events.publish(news)
+        staged = services().outbox.stage(session, [news])
+    services().outbox.deliver(staged)
     return jsonify({"accepted": True}), 202
 
 

@@ -31,6 +31,7 @@ TABLES = {
     "messenger_pages",
     "messenger_syncs",
     "notifications",
+    "event_outbox",
 }
 
 

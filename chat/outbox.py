@@ -1,0 +1,81 @@
+"""The event outbox: what the chat layer tells the engine, kept in SQL until it is published.
+
+A fact and the events that tell it are written in one transaction (`stage`), so a fact the
+database keeps always reaches the engine: the request publishes its events right after the
+commit (`deliver`); whatever that did not publish (Redis away, the process died in between)
+the workers publish later (`run_once`). An event published twice carries the same id, which
+the engine recognises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import redis
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from chat.db import setup_lock
+from chat.models import OutboxEvent
+from engine.events import Event, parse_event
+
+# A request gets this long to publish its own events before the workers take them over.
+RELAY_AFTER = timedelta(seconds=5)
+log = logging.getLogger(__name__)
+
+Staged = list[tuple[int, Event]]
+
+
+class EventOutbox:
+    """Stages events in the caller's transaction and publishes them on the engine's streams."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        publish: Callable[[Event], None],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.publish = publish
+        self.now = now
+
+    def stage(self, session: Session, events: Sequence[Event]) -> Staged:
+        """Store `events` in `session`'s transaction; hand the result to `deliver` after commit."""
+        rows = [
+            OutboxEvent(event=event.to_json().decode(), created_at=self.now()) for event in events
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [(row.id, event) for row, event in zip(rows, events, strict=True)]
+
+    def deliver(self, staged: Staged) -> None:
+        """Publish committed events now, in order; what Redis refuses the workers send later."""
+        published = []
+        try:
+            for row_id, event in staged:
+                self.publish(event)
+                published.append(row_id)
+        except redis.RedisError as err:
+            log.warning("events left in the outbox for the workers: %s", err)
+        finally:
+            if published:
+                with self.sessions.begin() as session:
+                    session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(published)))
+
+    def run_once(self, limit: int = 500) -> int:
+        """Publish events that their request left behind; how many."""
+        with self.sessions.begin() as session:
+            if not setup_lock(session, "event-outbox", wait=False):
+                return 0  # another worker relays: one at a time keeps each visitor's order
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.created_at <= self.now() - RELAY_AFTER)
+                .order_by(OutboxEvent.id)
+                .limit(limit)
+            ).all()
+            for row in rows:
+                self.publish(parse_event(row.event))
+                session.delete(row)
+        return len(rows)
