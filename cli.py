@@ -16,8 +16,8 @@ from typing import Any, TextIO
 
 import click
 import redis
-from werkzeug.serving import run_simple
 
+import logs
 from channels.messenger.people import find_page
 from channels.messenger.sync import PageSync, run_to_end, start_sync
 from chat.models import SyncScope
@@ -33,7 +33,9 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
-from server import build_services, create_app, first_start
+from server import build_services
+from serving import ServeError, ServeOptions
+from serving import serve as serve_until_stopped
 from settings import Settings, SettingsError
 
 
@@ -160,7 +162,7 @@ def trace(visitor: str) -> None:
 @click.option("--name", default=lambda: f"{socket.gethostname()}-{os.getpid()}")
 def worker(name: str) -> None:
     """Apply events, fire timers and carry out commands until stopped (run many)."""
-    services = build_services(_settings(), SystemClock())
+    services = build_services(_logging_settings(), SystemClock())
     _print_report(services.last_load)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -225,44 +227,43 @@ def prometheus() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="PARLEY_HOST")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), envvar="PARLEY_PORT"
+)
 @click.option(
     "--workers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="PARLEY_WEB_WORKERS",
+    help="Web server (gunicorn) processes.",
+)
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    envvar="PARLEY_THREADS",
+    help="Threads per web process: requests served at once.",
+)
+@click.option(
+    "--engine-workers",
     default=1,
     show_default=True,
     type=click.IntRange(0, 64),
+    envvar="PARLEY_ENGINE_WORKERS",
     help="Engine workers in this process; 0 with separate `parley worker`s.",
 )
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the web service with its engine workers (Ctrl-C stops everything)."""
-    app = create_app(_settings())
-    services = app.extensions["parley"]
-    _print_report(services.last_load)
-    token = first_start(services)
-    if token is not None:
-        click.echo(f"Created the workspace owner {services.settings.owner_email}.")
-        click.echo(f"Their API token, shown only this once: {token}")
-    stop = threading.Event()
-    threads = [
-        threading.Thread(
-            target=services.work,
-            args=(f"{socket.gethostname()}-{os.getpid()}-{n}", stop),
-            daemon=True,
-        )
-        for n in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    if workers:
-        threads.append(services.start_mail(f"{socket.gethostname()}-{os.getpid()}", stop))
+def serve(host: str, port: int, workers: int, threads: int, engine_workers: int) -> None:
+    """Run the web service (gunicorn) with the engine's workers; SIGTERM or Ctrl-C stops."""
+    settings = _logging_settings()
+    options = ServeOptions(host, port, workers, threads, engine_workers)
     try:
-        run_simple(host, port, app, threaded=True)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=5)
-        services.close()
+        status = serve_until_stopped(settings, options, click.echo)
+    except ServeError as err:
+        raise click.ClickException(str(err)) from err
+    sys.exit(status)
 
 
 @main.group()
@@ -306,6 +307,13 @@ def _progress(progress: dict[str, Any] | None) -> str:
         f"{progress['contacts_imported']} contacts, {progress['messages_imported']} messages, "
         f"{len(progress['errors'])} errors"
     )
+
+
+def _logging_settings() -> Settings:
+    """The settings, with logging set up from them (the long-running commands)."""
+    settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
+    return settings
 
 
 def _settings() -> Settings:

@@ -12,6 +12,8 @@ import contextlib
 import json
 import logging
 import logging.config
+import re
+import secrets
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -21,6 +23,7 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 FORMATS = ("text", "json")
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 VISITOR_ID: ContextVar[str | None] = ContextVar("visitor_id", default=None)
+_SANE = re.compile(r"[A-Za-z0-9._:-]+")  # nothing that could forge a log line
 _CONTEXT = (("request_id", REQUEST_ID), ("visitor_id", VISITOR_ID))
 
 
@@ -78,6 +81,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def request_id(offered: str | None) -> str:
+    """The id of a request: the caller's X-Request-ID when it is a sane token, else a new one."""
+    if offered and len(offered) <= 64 and _SANE.fullmatch(offered):
+        return offered
+    return secrets.token_hex(8)
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
     return f"{seconds}.{int(record.msecs):03d}Z"
@@ -100,10 +110,14 @@ def dict_config(level: str, fmt: str) -> dict[str, Any]:
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},
-        # gunicorn's own loggers: through the same handler, not theirs
         "loggers": {
-            name: {"level": level, "handlers": [], "propagate": True}
-            for name in ("gunicorn.error", "gunicorn.access")
+            # gunicorn's own loggers: through the same handler, not theirs
+            **{
+                name: {"level": level, "handlers": [], "propagate": True}
+                for name in ("gunicorn.error", "gunicorn.access")
+            },
+            # Alembic tells of every migration context it opens (readiness opens one a call)
+            "alembic.runtime.migration": {"level": "WARNING"},
         },
     }
 

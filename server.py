@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, g, request
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, Map
 
-from chat.db import database_url, make_engine, session_factory, upgrade
+import logs
+from chat.db import database_url, make_engine, session_factory, setup_lock, upgrade
 from chat.members import create_workspace
 from chat.models import Workspace
 from engine.core import Engine
@@ -56,9 +57,28 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.before_request(_tag_request)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_untag_request)
     app.before_request(refuse_nul_in_request)
     register_errors(app)
     return app
+
+
+def _tag_request() -> None:
+    """Every log record of this request names its id (the caller's X-Request-ID, or new)."""
+    g.parley_request_id = logs.REQUEST_ID.set(logs.request_id(request.headers.get("X-Request-ID")))
+
+
+def _untag_request(_error: BaseException | None) -> None:
+    token = g.pop("parley_request_id", None)
+    if token is not None:  # the thread serves other requests next
+        logs.REQUEST_ID.reset(token)
+
+
+def _echo_request_id(response: Response) -> Response:
+    response.headers["X-Request-ID"] = logs.REQUEST_ID.get() or ""
+    return response
 
 
 class IdConverter(IntegerConverter):
@@ -93,6 +113,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
 def first_start(services: Services) -> str | None:
     """On an empty database, create the workspace and its owner; their API token, once."""
     with services.sessions.begin() as session:
+        setup_lock(session, "first-start")  # several servers starting at once create one owner
         if session.scalars(select(Workspace.id)).first() is not None:
             return None
         _, _, token = create_workspace(session, "Parley", services.settings.owner_email, "Owner")

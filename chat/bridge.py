@@ -24,6 +24,7 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+import logs
 from channels.email import EmailFailed, Mailer, render_email
 from channels.streams import ShardedQueue
 from chat.contacts import update_contact
@@ -117,8 +118,10 @@ class CommandExecutor:
         # A command that cannot be carried out is set aside with the reason; a database or
         # Redis failure propagates, leaving the command pending to be claimed again later.
         try:
-            self.execute(json.loads(fields[b"command"]))
-        except (ValueError, KeyError, TypeError, ChatError) as err:
+            command = json.loads(fields[b"command"])
+            with logs.visitor(command.get("visitor_id")):
+                self.execute(command)
+        except (ValueError, KeyError, TypeError, AttributeError, ChatError) as err:
             self.outbox.set_aside(shard, fields, str(err))
         self.outbox.ack(shard, entry_id)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import redis
 from flask import current_app
 from sqlalchemy import Engine as Database
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import Mailer
@@ -65,6 +66,10 @@ class Services:
         while not stop.is_set():
             try:
                 busy = sum(round_() for round_ in rounds)
+            except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+                log.warning("worker %s: %s; retrying in %g s", name, err, FAILURE_WAIT)
+                stop.wait(FAILURE_WAIT)
+                continue
             except Exception:
                 # Redis or the database away for a moment (what was not acknowledged is
                 # delivered again), or a bug met on some record: a worker thread that died
