@@ -31,6 +31,7 @@ from web import (
 from web.args import MAX_ID
 from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
+from web.prometheus import install_http_metrics
 from web.services import Services
 
 
@@ -54,6 +55,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    install_http_metrics(app)  # first of the request hooks, so it times the others too
     app.before_request(refuse_nul_in_request)
     register_errors(app)
     return app
