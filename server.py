@@ -24,6 +24,7 @@ from web import (
     flows,
     members,
     messenger,
+    metrics,
     notifications,
     openapi,
     widget,
@@ -52,6 +53,7 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         messenger.blueprint,
         notifications.blueprint,
         openapi.blueprint,
+        metrics.blueprint,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

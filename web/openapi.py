@@ -82,6 +82,17 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "Requests, engine backlog, failed sends and funnels, for Prometheus",
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/flows/{flow_id}/visitors": {
         "get": {
             "summary": "A flow's visitors, newest trigger first",
@@ -214,6 +225,7 @@ PATHS.update(CHAT_PATHS)
 PATHS.update(MESSENGER_PATHS)
 
 for _flow_path in (
+    "/metrics",
     "/flows/metrics",
     "/flows",
     "/flows/reload",
