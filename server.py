@@ -26,6 +26,7 @@ from web import (
     health,
     members,
     messenger,
+    metrics,
     notifications,
     openapi,
     widget,
@@ -33,6 +34,7 @@ from web import (
 from web.args import MAX_ID
 from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
+from web.prometheus import install_http_metrics
 from web.services import Services
 
 
@@ -54,9 +56,11 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         notifications.blueprint,
         openapi.blueprint,
         health.blueprint,
+        metrics.blueprint,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    install_http_metrics(app)  # first of the request hooks, so it times the others too
     app.before_request(_tag_request)
     app.after_request(_echo_request_id)
     app.teardown_request(_untag_request)

@@ -16,6 +16,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ import logs
 from engine.ports import SystemClock
 from server import build_services, create_app, first_start
 from settings import Settings
+from web.prometheus import MULTIPROC_VARIABLE, mark_process_dead
 from web.services import Services
 
 GRACEFUL_TIMEOUT = 20  # seconds gunicorn gives requests in flight when told to stop
@@ -125,6 +127,12 @@ def _start_engine(services: Services, count: int, stop: threading.Event) -> list
 
 
 def _start_gunicorn(settings: Settings, options: ServeOptions, fd: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if MULTIPROC_VARIABLE not in env:  # the web processes' metrics, summed at each scrape
+        folder = (settings.data_dir / "metrics").resolve()
+        shutil.rmtree(folder, ignore_errors=True)  # counts of an earlier run's processes
+        folder.mkdir(parents=True)
+        env[MULTIPROC_VARIABLE] = str(folder)
     config = {
         **asdict(options),
         "fd": fd,
@@ -134,6 +142,7 @@ def _start_gunicorn(settings: Settings, options: ServeOptions, fd: int) -> subpr
     return subprocess.Popen(
         [sys.executable, "-m", "serving", json.dumps(config)],
         pass_fds=(fd,),
+        env=env,
         # Its own session: Ctrl-C reaches this process only, which stops gunicorn gracefully.
         start_new_session=True,
     )
@@ -171,6 +180,7 @@ class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
             "logconfig_dict": logs.dict_config(config["log_level"], config["log_format"]),
             "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s bytes %(M)s ms',
             "proc_name": "parley-web",
+            "child_exit": _worker_exited,
         }
         if "control_socket_disable" in self.cfg.settings:  # gunicorn 25+: no admin socket
             settings["control_socket_disable"] = True
@@ -180,6 +190,10 @@ class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
     def load(self) -> Any:
         """The WSGI app, built in each worker process."""
         return create_app()
+
+
+def _worker_exited(_arbiter: Any, worker: Any) -> None:
+    mark_process_dead(worker.pid)
 
 
 def _die_with_parent() -> None:

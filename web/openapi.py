@@ -83,6 +83,17 @@ PATHS: dict[str, Any] = {
             },
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "Requests, engine backlog, failed sends and funnels, for Prometheus",
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/flows/{flow_id}/visitors": {
         "get": {
             "summary": "A flow's visitors, newest trigger first",
@@ -220,6 +231,7 @@ for _operations in PATHS.values():
 PATHS.update(health.document())
 
 for _flow_path in (
+    "/metrics",
     "/flows/metrics",
     "/flows",
     "/flows/reload",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+import urllib.request
 
 from tests.service.conftest import Service, alive, processes_of
 
@@ -81,3 +82,17 @@ def test_a_bad_setting_stops_the_start_naming_the_variable(service: Service) -> 
     assert result.stderr.strip().splitlines() == [
         "Error: PARLEY_LOG_LEVEL is one of DEBUG, INFO, WARNING, ERROR, not 'loud'"
     ]
+
+
+def test_metrics_add_up_the_requests_of_every_web_process(service: Service) -> None:
+    service.start("--workers", "2")
+    for _ in range(20):  # spread over both processes by the kernel's accept queue
+        assert service.call("GET", "/healthz")[0] == 200
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{service.port}/metrics",
+        headers={"Authorization": f"Bearer {service.token}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        text = answer.read().decode()
+    line = 'parley_http_requests_total{method="GET",route="/healthz",status="200"} 20.0'
+    assert line in text.splitlines()

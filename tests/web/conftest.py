@@ -29,24 +29,29 @@ def flows_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app(
+def service_settings(
     redis_server: str,
     redis_client: redis.Redis,
     tmp_path: Path,
     flows_dir: Path,
     db_url: str,
     graph_api: FakeGraphApi,
-) -> Iterator[Flask]:
-    """The service, on an empty Redis and a new database (SQLite, and PostgreSQL if set);
-    Messenger calls go to the fake Graph API, never to Meta."""
-    settings = Settings(
+) -> Settings:
+    """The service's settings: an empty Redis and a new database (SQLite, and PostgreSQL if
+    set); Messenger calls go to the fake Graph API, never to Meta."""
+    return Settings(
         redis_url=redis_server,
         database_url=db_url,
         data_dir=tmp_path / "var",
         flows_dir=flows_dir,
         messenger=MessengerSettings(app_secret=graph_api.app_secret, graph_api_url=graph_api.url),
     )
-    app = create_app(settings)
+
+
+@pytest.fixture
+def app(service_settings: Settings) -> Iterator[Flask]:
+    """The service, on the wall clock."""
+    app = create_app(service_settings)
     yield app
     app.extensions["parley"].close()
 
