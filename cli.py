@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -21,9 +22,9 @@ import logs
 from channels.messenger.people import find_page
 from channels.messenger.sync import PageSync, run_to_end, start_sync
 from chat.models import SyncScope
-from dsl.errors import FlowCheckError
+from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
-from dsl.pipeline import CheckReport, FlowCompiler
+from dsl.pipeline import CheckReport, FlowCompiler, action_locations
 from dsl.structure import flow_schema
 from engine.flows import FlowRegistry
 from engine.keys import Keys
@@ -52,11 +53,36 @@ def main() -> None:
 def check(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check flow files (directories: every *.yaml inside) like a compiler."""
     report = FlowCompiler().check_paths(paths)
+    if _settings().smtp is None:
+        report = _without_smtp(report)
     if fmt == "json":
         click.echo(json.dumps([d.as_json() for d in report.diagnostics], indent=2))
     else:
         _print_report(report)
     sys.exit(1 if report.failed(strict) else 0)
+
+
+def _without_smtp(report: CheckReport) -> CheckReport:
+    """The report with a warning at each `email:` action: here no email would go out."""
+    files = []
+    for result in report.files:
+        warnings = tuple(
+            Diagnostic(
+                location,
+                "warning",
+                "this flow sends email, but PARLEY_SMTP_HOST is not set here: it would not go out",
+                "email-without-smtp",
+                "set PARLEY_SMTP_* where Parley runs (docs/operations.md), or remove the action",
+            )
+            for location in action_locations(result, "email")
+        )
+        diagnostics = tuple(sorted(result.diagnostics + warnings, key=_position))
+        files.append(dataclasses.replace(result, diagnostics=diagnostics))
+    return CheckReport(tuple(files))
+
+
+def _position(diagnostic: Diagnostic) -> tuple[int, int]:
+    return diagnostic.location.line, diagnostic.location.col
 
 
 def _print_report(report: CheckReport) -> None:

@@ -124,6 +124,19 @@ def _check(path: str, raw: bytes, version: str) -> FileResult:
     return FileResult(path, document.text, compiled, tuple(diagnostics), id_location, raw)
 
 
+def action_locations(result: FileResult, kind: str) -> Iterator[Location]:
+    """Where the compiled flow of `result` writes each action of `kind` (its key)."""
+    if result.flow is None or not any(
+        action.kind == kind for step in result.flow.flow.steps.values() for action in step.actions
+    ):
+        return
+    document = load_document(result.path, result.raw)
+    for name, step in result.flow.flow.steps.items():
+        for index, action in enumerate(step.actions):
+            if action.kind == kind:
+                yield document.key_location(("steps", name, "do", index, kind))
+
+
 def _flow_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Each file once, even when named twice or also found in a folder given alongside it."""
     seen: set[Path] = set()

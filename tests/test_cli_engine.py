@@ -82,3 +82,19 @@ def test_the_service_and_the_checker_import_no_test_tool() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_check_warns_at_each_email_action_where_smtp_is_not_set() -> None:
+    result = CliRunner().invoke(
+        main, ["check", str(ROOT / "flows/win-back.yaml")], env={"PARLEY_SMTP_HOST": ""}
+    )
+    assert result.exit_code == 0, result.output
+    assert "win-back.yaml:40:9: warning: this flow sends email" in result.output
+    assert "[email-without-smtp]" in result.output
+
+
+def test_check_is_quiet_about_email_where_smtp_is_set() -> None:
+    env = {"PARLEY_SMTP_HOST": "mail.example.com"}
+    result = CliRunner().invoke(main, ["check", str(ROOT / "flows/win-back.yaml")], env=env)
+    assert "email-without-smtp" not in result.output
+    assert "0 warning(s)" in result.output
