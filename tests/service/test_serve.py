@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import threading
 import urllib.request
 
-from tests.service.conftest import Service, alive, processes_of
+from tests.service.conftest import STOP_TIMEOUT, Service, alive, parley, processes_of
 
 
 def test_serve_answers_health_and_readiness_without_a_token(service: Service) -> None:
@@ -96,3 +97,17 @@ def test_metrics_add_up_the_requests_of_every_web_process(service: Service) -> N
         text = answer.read().decode()
     line = 'parley_http_requests_total{method="GET",route="/healthz",status="200"} 20.0'
     assert line in text.splitlines()
+
+
+def test_a_worker_stops_on_sigterm_and_leaves_no_redis_behind(service: Service) -> None:
+    worker = subprocess.Popen(
+        parley("worker"), cwd=service.folder, env=service.env, stdout=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    while "Ctrl-C stops" not in (line := worker.stdout.readline()):
+        assert line, "the worker exited before it was ready"
+    redis_pid = service.redis_pid()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=STOP_TIMEOUT) == 0
+    worker.stdout.close()
+    assert not alive(redis_pid)
