@@ -17,11 +17,14 @@ from typing import Any, TextIO
 
 import click
 import redis
+from sqlalchemy import select
 
 import logs
 from channels.messenger.people import find_page
 from channels.messenger.sync import PageSync, run_to_end, start_sync
-from chat.models import SyncScope
+from chat.db import database_url, make_engine, session_factory, upgrade
+from chat.members import issue_token
+from chat.models import Member, SyncScope
 from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler, action_locations
@@ -290,6 +293,32 @@ def serve(host: str, port: int, workers: int, threads: int, engine_workers: int)
     except ServeError as err:
         raise click.ClickException(str(err)) from err
     sys.exit(status)
+
+
+@main.group()
+def members() -> None:
+    """Workspace members, from the server's own command line."""
+
+
+@members.command(name="token")
+@click.argument("email")
+def member_token(email: str) -> None:
+    """Issue a new API token for the member with EMAIL (an owner who lost theirs, say)."""
+    settings = _settings()
+    url = database_url(settings.database_url, settings.data_dir.resolve())
+    upgrade(url)
+    database = make_engine(url)
+    try:
+        with session_factory(database).begin() as session:
+            address = email.strip().lower()  # as members are stored
+            member = session.scalars(select(Member).where(Member.email == address)).first()
+            if member is None:
+                raise click.ClickException(f"no member has the email {email}")
+            token = issue_token(session, member)
+    finally:
+        database.dispose()
+    click.echo(f"A new API token for {member.email} ({member.role}), shown only this once:")
+    click.echo(token)
 
 
 @main.group()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from chat.contacts import normalise_email
-from chat.errors import Conflict, Invalid, NotFound, Unauthenticated
+from chat.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from chat.models import ApiToken, Member, Role, Workspace, utcnow
 from chat.permissions import checked_permissions, require, require_admin
 
@@ -28,7 +28,11 @@ __all__ = [
     "create_workspace",
     "find_member",
     "issue_token",
+    "issue_token_for",
+    "member_tokens",
     "require",
+    "require_owner",
+    "revoke_token",
     "set_permissions",
     "update_list_settings",
 ]
@@ -67,6 +71,36 @@ def issue_token(session: Session, member: Member) -> str:
     session.add(ApiToken(member_id=member.id, token_hash=_digest(token), prefix=token[:_SHOWN]))
     session.flush()
     return token
+
+
+def issue_token_for(session: Session, owner: Member, member: Member) -> str:
+    """A new API token for `member` (the owner's own included), issued by the owner; the
+    member's other tokens keep working until revoked."""
+    require_owner(owner)
+    return issue_token(session, member)
+
+
+def member_tokens(session: Session, member: Member) -> list[ApiToken]:
+    """The member's API tokens, oldest first (prefixes and times only: tokens are not kept)."""
+    query = select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.id)
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, owner: Member, member: Member, token_id: int) -> None:
+    """Revoke one of `member`'s tokens at once; the owner only. Any token may go, the one
+    this call came with included: the owner can get a new one with `parley members token`."""
+    require_owner(owner)
+    token = session.get(ApiToken, token_id)
+    if token is None or token.member_id != member.id:
+        raise NotFound(f"member {member.id} has no token {token_id}", field="token_id")
+    session.delete(token)
+    session.flush()
+
+
+def require_owner(member: Member) -> None:
+    """Raise `Forbidden` unless `member` is the workspace's owner."""
+    if member.role != "owner":
+        raise Forbidden(f"only the workspace owner manages API tokens, and {member.email} is not")
 
 
 def authenticate(session: Session, token: str, *, now: datetime | None = None) -> Member:

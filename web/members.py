@@ -12,10 +12,14 @@ from chat.members import (
     add_member,
     find_member,
     issue_token,
+    issue_token_for,
+    member_tokens,
+    require_owner,
+    revoke_token,
     set_permissions,
     update_list_settings,
 )
-from chat.models import Member, Workspace
+from chat.models import ApiToken, Member, Workspace
 from chat.permissions import require_admin
 from web.auth import member_request
 from web.bodies import json_body
@@ -99,6 +103,42 @@ def permissions(session: Session, member: Member, member_id: int) -> Response:
     target = find_member(session, member, member_id)
     set_permissions(session, member, target, body["permissions"], role=body.get("role"))
     return jsonify(_member(target))
+
+
+@blueprint.get("/members/<id:member_id>/tokens")
+@member_request
+def tokens(session: Session, member: Member, member_id: int) -> Response:
+    """A member's API tokens: prefix and times, never the token (owner only)."""
+    target = find_member(session, member, member_id)
+    require_owner(member)
+    return jsonify({"tokens": [_token(t) for t in member_tokens(session, target)]})
+
+
+@blueprint.post("/members/<id:member_id>/tokens")
+@member_request
+def new_token(session: Session, member: Member, member_id: int) -> tuple[Response, int]:
+    """Issue a new API token for a member, the owner included; shown this once (owner only)."""
+    target = find_member(session, member, member_id)
+    token = issue_token_for(session, member, target)
+    issued = member_tokens(session, target)[-1]
+    return jsonify({**_token(issued), "api_token": token}), 201
+
+
+@blueprint.delete("/members/<id:member_id>/tokens/<id:token_id>")
+@member_request
+def revoke(session: Session, member: Member, member_id: int, token_id: int) -> tuple[str, int]:
+    """Revoke one of a member's API tokens at once (owner only)."""
+    revoke_token(session, member, find_member(session, member, member_id), token_id)
+    return "", 204
+
+
+def _token(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
 
 
 def _member(member: Member) -> dict[str, Any]:

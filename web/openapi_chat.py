@@ -30,6 +30,15 @@ _CHANGED = json_response(
 
 
 _MEMBER = json_response(OBJECT)
+_TOKEN: dict[str, Any] = fields(
+    {
+        "id": ID,
+        "prefix": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "last_used_at": {"type": ["string", "null"], "format": "date-time"},
+    },
+    ["id", "prefix", "created_at", "last_used_at"],
+)
 _PERMISSION_LIST = {"type": "array", "items": {"type": "string"}}
 
 CHAT_PATHS: dict[str, Any] = {
@@ -72,6 +81,33 @@ CHAT_PATHS: dict[str, Any] = {
                 {"permissions": _PERMISSION_LIST, "role": {"enum": ["admin", "agent"]}},
                 ["permissions"],
             ),
+        ),
+    },
+    "/members/{member_id}/tokens": {
+        "get": op(
+            "A member's API tokens (owner only)",
+            json_response(fields({"tokens": {"type": "array", "items": _TOKEN}}, ["tokens"])),
+            parameters=[path_id("member_id")],
+        ),
+        "post": op(
+            "Issue a new API token for a member (owner only), shown this once",
+            json_response(
+                {
+                    **_TOKEN,
+                    "required": [*_TOKEN["required"], "api_token"],
+                    "properties": {**_TOKEN["properties"], "api_token": {"type": "string"}},
+                }
+            ),
+            status="201",
+            parameters=[path_id("member_id")],
+        ),
+    },
+    "/members/{member_id}/tokens/{token_id}": {
+        "delete": op(
+            "Revoke a member's API token (owner only)",
+            {"description": "revoked"},
+            status="204",
+            parameters=[path_id("member_id"), path_id("token_id")],
         ),
     },
     "/contacts": {
