@@ -108,9 +108,14 @@ def checked_as_json(cli_runner: CliRunner, files: list[str]) -> Run:
     return _run(cli_runner, "check", "--format", "json", *files)
 
 
-@when("the shipped flows are checked", target_fixture="run")
+@when("the shipped flows are checked on a server with SMTP configured", target_fixture="run")
 def shipped_checked(cli_runner: CliRunner) -> Run:
-    return _run(cli_runner, "check", "--strict", str(SHIPPED_FLOWS))
+    result = cli_runner.invoke(
+        main,
+        ["check", "--strict", str(SHIPPED_FLOWS)],
+        env={"PARLEY_SMTP_HOST": "mail.example.com"},
+    )
+    return Run(result.output, result.exit_code)
 
 
 @when("it is drawn", target_fixture="run")
