@@ -1,11 +1,10 @@
 """Between the chat layer and the engine, in one direction each way.
 
-Chat facts become engine events (`event_for`), published on the engine's streams; the
-engine's commands come back on its outbox streams and are carried out here, on the chat
-data, once each (`CommandExecutor`). Carrying out a command may itself be news for the
-engine (a bot message was sent, hosting was switched): those events are published with
-ids derived from the command, so a command redelivered after a crash publishes nothing
-new.
+Chat facts become engine events in `chat.news`; the engine's commands come back on its
+outbox streams and are carried out here, on the chat data, once each (`CommandExecutor`).
+Carrying out a command may itself be news for the engine (a bot message was sent, hosting
+was switched): those events are published with ids derived from the command, so a command
+redelivered after a crash publishes nothing new.
 """
 
 from __future__ import annotations
@@ -30,56 +29,16 @@ from channels.streams import ShardedQueue
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
-from chat.models import Contact, Conversation, ExecutedCommand, Member
+from chat.models import Conversation, ExecutedCommand, Member
+from chat.news import event_for
 from chat.notifications import queue_notifications
-from engine.events import Event, EventType
+from engine.events import EventType
 from engine.keys import Keys
 from engine.worker import EventStream
 
 GROUP = "parley-chat"
 CLAIM_IDLE_MS = 30_000  # a command pending this long belonged to a worker that died
 log = logging.getLogger(__name__)
-
-
-def visitor_id(contact: Contact) -> str:
-    """The engine's id for a contact."""
-    return f"contact-{contact.id}"
-
-
-# What the visitor does that waits for an agent's answer (see docs/notifications.md).
-_VISITOR_NEWS = ("message.received", "button.clicked")
-
-
-def event_for(
-    conversation: Conversation, kind: EventType, at: datetime, event_id: str, **fields: Any
-) -> Event:
-    """An engine event about `conversation`, carrying the facts flows read right now."""
-    contact = conversation.contact
-    if kind in _VISITOR_NEWS and conversation.workspace.notify_by_email:
-        # the waiting streak this message may start is told its length now: a later change
-        # of the setting applies to streaks that start afterwards
-        fields.setdefault("notify_after", conversation.workspace.notify_after_minutes * 60.0)
-    return Event(
-        id=event_id,
-        type=kind,
-        visitor_id=visitor_id(contact),
-        conversation_id=str(conversation.id),
-        at=at.timestamp(),
-        channel=conversation.channel,
-        is_new=conversation.is_new_visitor,
-        state=conversation.state,
-        contact={
-            "name": contact.name or "",
-            "remark_name": contact.remark_name or "",
-            "display_name": contact.display_name(prefer_remark=True),
-            "email": contact.email or "",
-            "phone": contact.phone or "",
-            "tags": list(contact.tags),
-        },
-        assignee=str(conversation.assignee_id) if conversation.assignee_id else None,
-        tags=tuple(conversation.tags),
-        **fields,
-    )
 
 
 class CommandExecutor:

@@ -2,8 +2,9 @@
 
 Each action first checks that the actor sees the conversation, by the same rule as every query
 (`chat.permissions.visible_conversations`), so a conversation loaded by id elsewhere cannot be
-acted on by a member who could not find it. Each returns what changed, for the caller to tell
-the engine; an action that changes nothing says so, and repeating an action changes nothing.
+acted on by a member who could not find it. Each returns what changed and tells the engine
+(`chat.news.tell`) in the same transaction; an action that changes nothing says so and tells
+nothing, and repeating an action changes nothing.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels.messenger.window import WindowClosed, agent_terms
 from chat.conversations import record_message
 from chat.errors import Conflict, Invalid, NotFound
 from chat.models import Conversation, Member, Message, utcnow
+from chat.news import tell
 from chat.permissions import require, visible_conversations
 from chat.values import clean_tag, whole_number
 from engine.events import EventType
@@ -42,7 +45,12 @@ class Change:
 
 
 def assign(
-    session: Session, actor: Member, conversation: Conversation, assignee_id: int | None
+    session: Session,
+    actor: Member,
+    conversation: Conversation,
+    assignee_id: int | None,
+    *,
+    at: datetime | None = None,
 ) -> Change:
     """Give the conversation to the member `assignee_id` of its workspace, or to no one (None)."""
     _check_visible(session, actor, conversation)
@@ -54,7 +62,7 @@ def assign(
     conversation.assignee_id = assignee_id
     session.flush()
     event: EventType = "conversation.unassigned" if assignee_id is None else "conversation.assigned"
-    return Change(conversation, {"assignee_id": (before, assignee_id)}, event)
+    return _told(session, Change(conversation, {"assignee_id": (before, assignee_id)}, event), at)
 
 
 def end_conversation(
@@ -67,7 +75,8 @@ def end_conversation(
     conversation.status = "ended"
     conversation.ended_at = at or utcnow()
     session.flush()
-    return Change(conversation, {"status": ("ongoing", "ended")}, "conversation.ended")
+    change = Change(conversation, {"status": ("ongoing", "ended")}, "conversation.ended")
+    return _told(session, change, conversation.ended_at)
 
 
 def set_tags(
@@ -105,6 +114,7 @@ def set_hosting(
     conversation_ids: Sequence[object] | None = None,
     all_assigned: bool = False,
     on: bool,
+    at: datetime | None = None,
 ) -> list[Conversation]:
     """Switch bot hosting on or off for the conversations listed, or for all assigned ones.
 
@@ -124,16 +134,32 @@ def set_hosting(
     else:
         targets = _listed(session, actor, conversation_ids)
     changed = [conversation for conversation in targets if conversation.hosting != on]
+    at = at or utcnow()
     for conversation in changed:
         conversation.hosting = on
     session.flush()
+    for conversation in changed:
+        event_id = f"hosting:{conversation.id}:{on}:{at.timestamp()}"
+        tell(session, conversation, "conversation.hosting_changed", at, event_id)
     return changed
 
 
 def reply(
-    session: Session, agent: Member, conversation: Conversation, text: str, at: datetime
+    session: Session,
+    agent: Member,
+    conversation: Conversation,
+    text: str,
+    at: datetime,
+    *,
+    tag: str | None = None,
+    allowed_tags: Iterable[str] = (),
 ) -> Message:
-    """Record `agent`'s reply in the conversation, counted in its figures, and return it."""
+    """Record `agent`'s reply in the conversation, counted in its figures, and return it.
+
+    On Messenger the reply window decides (channels.messenger.window): inside it the reply
+    goes as it is; past it, only with a message `tag` among `allowed_tags`, or the reply is
+    refused (`Invalid`, code `window_closed`) with the way out in words.
+    """
     _check_visible(session, agent, conversation)
     if conversation.status == "ended":
         raise Conflict(f"conversation {conversation.id} has ended; a reply cannot be added")
@@ -141,10 +167,36 @@ def reply(
         raise Invalid("text", "a reply needs some text")
     if len(text) > REPLY_MAX:
         raise Invalid("text", f"a reply has at most {REPLY_MAX} characters; this has {len(text)}")
-    recorded = record_message(
+    message_tag = _message_tag(conversation, at, tag, tuple(allowed_tags))
+    message = record_message(
         session, conversation, sender="agent", text=text, at=at, member_id=agent.id
+    ).message
+    message.message_tag = message_tag
+    tell(
+        session, conversation, "message.sent", at, f"reply:{message.id}", sender="agent", text=text
     )
-    return recorded.message
+    return message
+
+
+def _message_tag(
+    conversation: Conversation, at: datetime, tag: str | None, allowed: tuple[str, ...]
+) -> str | None:
+    if conversation.channel != "messenger":
+        if tag is not None:
+            raise Invalid("tag", "message tags are for Messenger only")
+        return None
+    try:
+        return agent_terms(conversation.last_visitor_message_at, at, allowed, tag).tag
+    except WindowClosed as err:
+        raise Invalid(err.field, str(err), code="window_closed") from err
+
+
+def _told(session: Session, change: Change, at: datetime | None) -> Change:
+    if change.event is not None:
+        at = at or utcnow()
+        event_id = f"{change.event}:{change.conversation.id}:{at.timestamp()}"
+        tell(session, change.conversation, change.event, at, event_id)
+    return change
 
 
 def _check_visible(session: Session, actor: Member, conversation: Conversation) -> None:

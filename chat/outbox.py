@@ -1,17 +1,19 @@
 """The event outbox: what the chat layer tells the engine, kept in SQL until it is published.
 
-A fact and the events that tell it are written in one transaction (`stage`), so a fact the
-database keeps always reaches the engine: the request publishes its events right after the
-commit (`deliver`); whatever that did not publish (Redis away, the process died in between)
-the workers publish later (`run_once`). An event published twice carries the same id, which
+A fact and the events that tell it are written in one transaction (`stage`, called by the
+chat layer's actions through `chat.news.tell`), so a fact the database keeps always reaches
+the engine: `EventOutbox.transaction` publishes the events right after the commit; what that
+did not publish (Redis away, the process died in between) the workers publish later
+(`run_once`). An event published twice carries the same id, which
 the engine recognises.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import redis
 from sqlalchemy import delete, select
@@ -26,6 +28,16 @@ RELAY_AFTER = timedelta(seconds=5)
 log = logging.getLogger(__name__)
 
 Staged = list[tuple[int, Event]]
+_STAGED = "parley.staged"  # Session.info key: the events staged in the session's transaction
+
+
+def stage(session: Session, event: Event) -> None:
+    """Store `event` in `session`'s transaction, to be published once it has committed."""
+    row = OutboxEvent(
+        event=event.to_json().decode(), created_at=datetime.fromtimestamp(event.at, UTC)
+    )
+    session.add(row)
+    session.info.setdefault(_STAGED, []).append((row, event))
 
 
 class EventOutbox:
@@ -41,14 +53,14 @@ class EventOutbox:
         self.publish = publish
         self.now = now
 
-    def stage(self, session: Session, events: Sequence[Event]) -> Staged:
-        """Store `events` in `session`'s transaction; hand the result to `deliver` after commit."""
-        rows = [
-            OutboxEvent(event=event.to_json().decode(), created_at=self.now()) for event in events
-        ]
-        session.add_all(rows)
-        session.flush()
-        return [(row.id, event) for row, event in zip(rows, events, strict=True)]
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A database transaction whose staged events are published once it has committed."""
+        with self.sessions.begin() as session:
+            yield session
+            session.flush()
+            staged = [(row.id, event) for row, event in session.info.pop(_STAGED, [])]
+        self.deliver(staged)
 
     def deliver(self, staged: Staged) -> None:
         """Publish committed events now, in order; what Redis refuses the workers send later."""

@@ -8,15 +8,13 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.messenger.window import Terms, WindowClosed, agent_terms, window
-from chat.bridge import event_for
+from channels.messenger.window import window
 from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
 from chat.inbox_actions import Change, assign, end_conversation, reply, set_hosting, set_tags
 from chat.models import Conversation, Member, Message
 from web.args import MAX_ID, int_arg, time_arg
-from web.auth import member_request, tell_engine
+from web.auth import member_request
 from web.bodies import REPLY_BODY, json_body
-from web.errors import ApiError
 from web.services import services
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
@@ -106,34 +104,16 @@ def send(session: Session, member: Member, conversation_id: int) -> tuple[Respon
     """An agent replies; on Messenger, within the reply window or with an allowed tag."""
     body = json_body(REPLY_BODY)
     conversation = find_conversation(session, member, conversation_id)
-    terms = _messenger_terms(conversation, body.get("tag"))
-    message = reply(session, member, conversation, body["text"], services().now())
-    if terms is not None:
-        message.message_tag = terms.tag
-    tell_engine(
-        event_for(
-            conversation,
-            "message.sent",
-            services().now(),
-            f"reply:{message.id}",
-            sender="agent",
-            text=message.text,
-        )
+    message = reply(
+        session,
+        member,
+        conversation,
+        body["text"],
+        services().now(),
+        tag=body.get("tag"),
+        allowed_tags=services().settings.messenger.allowed_tags,
     )
     return jsonify(message_json(message)), 201
-
-
-def _messenger_terms(conversation: Conversation, tag: str | None) -> Terms | None:
-    """How a Messenger reply goes out; 422 naming the way out when the window forbids it."""
-    if conversation.channel != "messenger":
-        if tag is not None:
-            raise ApiError(422, "invalid_tag", "message tags are for Messenger only", "tag")
-        return None
-    allowed = services().settings.messenger.allowed_tags
-    try:
-        return agent_terms(conversation.last_visitor_message_at, services().now(), allowed, tag)
-    except WindowClosed as err:
-        raise ApiError(422, "window_closed", str(err), err.field) from err
 
 
 @blueprint.post("/<id:conversation_id>/assign")
@@ -142,7 +122,7 @@ def give(session: Session, member: Member, conversation_id: int) -> Response:
     """Assign the conversation to a member, or to no one (`null`)."""
     assignee = json_body(_ASSIGN)["assignee_id"]
     conversation = find_conversation(session, member, conversation_id)
-    return _changed(assign(session, member, conversation, assignee))
+    return _changed(assign(session, member, conversation, assignee, at=services().now()))
 
 
 @blueprint.post("/<id:conversation_id>/end")
@@ -150,7 +130,7 @@ def give(session: Session, member: Member, conversation_id: int) -> Response:
 def close(session: Session, member: Member, conversation_id: int) -> Response:
     """End the conversation."""
     conversation = find_conversation(session, member, conversation_id)
-    return _changed(end_conversation(session, member, conversation))
+    return _changed(end_conversation(session, member, conversation, at=services().now()))
 
 
 @blueprint.patch("/<id:conversation_id>/tags")
@@ -175,30 +155,12 @@ def hosting(session: Session, member: Member) -> Response:
         conversation_ids=body.get("conversation_ids"),
         all_assigned=body.get("all", False),
         on=body["on"],
+        at=services().now(),
     )
-    for conversation in changed:
-        tell_engine(
-            event_for(
-                conversation,
-                "conversation.hosting_changed",
-                services().now(),
-                f"hosting:{conversation.id}:{body['on']}:{services().now().timestamp()}",
-            )
-        )
     return jsonify({"changed": len(changed), "conversation_ids": [c.id for c in changed]})
 
 
 def _changed(change: Change) -> Response:
-    if change.event is not None:
-        at = services().now()
-        tell_engine(
-            event_for(
-                change.conversation,
-                change.event,
-                at,
-                f"{change.event}:{change.conversation.id}:{at.timestamp()}",
-            )
-        )
     return jsonify(
         {"changed": change.changed, "fields": {k: list(v) for k, v in change.fields.items()}}
     )

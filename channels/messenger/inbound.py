@@ -32,9 +32,9 @@ from channels.messenger.graph import GraphError
 from channels.messenger.people import find_contact, find_message, find_page, page_contact
 from channels.messenger.webhook import Item
 from channels.streams import ShardedQueue
-from chat.bridge import event_for
 from chat.conversations import open_conversation, record_message
 from chat.models import Conversation, Message, MessengerPage
+from chat.news import event_for
 from engine.events import Event, EventType
 from engine.keys import Keys
 

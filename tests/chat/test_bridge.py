@@ -15,9 +15,10 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.bridge import CommandExecutor, call_webhook, event_for
+from chat.bridge import CommandExecutor, call_webhook
 from chat.db import session_factory
 from chat.models import Contact, Conversation, Message
+from chat.news import event_for
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.errors import Conflict, Forbidden, Invalid, NotFound
@@ -18,7 +19,8 @@ from chat.inbox_actions import (
     set_hosting,
     set_tags,
 )
-from chat.models import Conversation, Member, Workspace
+from chat.models import Conversation, Member, OutboxEvent, Workspace
+from engine.events import parse_event
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 AddConversation = Callable[..., Conversation]
@@ -218,7 +220,9 @@ def test_a_reply_is_recorded_as_the_agents_and_counted(
     session: Session, add_member: AddMember, add_conversation: AddConversation
 ) -> None:
     agent = add_member()
-    conversation = add_conversation(assignee_id=agent.id, waiting_since=T0)
+    conversation = add_conversation(
+        assignee_id=agent.id, waiting_since=T0, last_visitor_message_at=T0
+    )
     message = reply(
         session, agent, conversation, "Hello, how can I help?", T0 + timedelta(minutes=1)
     )
@@ -249,3 +253,51 @@ def test_an_ended_conversation_takes_no_reply(
     conversation = add_conversation(status="ended", ended_at=T0)
     with pytest.raises(Conflict, match="has ended"):
         reply(session, owner, conversation, "Still there?", T0)
+
+
+def _told(session: Session) -> list[tuple[str, str | None]]:
+    """The engine events staged in the session's transaction: (type, conversation id)."""
+    rows = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+    return [(e.type, e.conversation_id) for e in (parse_event(r.event) for r in rows)]
+
+
+def test_an_action_tells_the_engine_in_its_own_transaction_and_only_when_it_changed_something(
+    session: Session, owner: Member, add_member: AddMember, add_conversation: AddConversation
+) -> None:
+    conversation = add_conversation()
+    assign(session, owner, conversation, add_member().id, at=T0)
+    assign(session, owner, conversation, conversation.assignee_id, at=T0)  # no change
+    set_tags(session, owner, conversation, add=["vip"])  # flows read tags from the next event
+    end_conversation(session, owner, conversation, at=T0)
+    assert _told(session) == [
+        ("conversation.assigned", str(conversation.id)),
+        ("conversation.ended", str(conversation.id)),
+    ]
+
+
+def test_switching_hosting_tells_the_engine_once_per_conversation_that_changed(
+    session: Session, owner: Member, add_conversation: AddConversation
+) -> None:
+    manual, hosted = add_conversation(hosting=False), add_conversation(hosting=True)
+    set_hosting(session, owner, conversation_ids=[manual.id, hosted.id], on=True, at=T0)
+    assert _told(session) == [("conversation.hosting_changed", str(manual.id))]
+
+
+def test_a_reply_past_the_messenger_window_is_refused_in_words_and_tells_nothing(
+    session: Session, owner: Member, add_conversation: AddConversation
+) -> None:
+    conversation = add_conversation(last_visitor_message_at=T0 - timedelta(days=8))
+    with pytest.raises(Invalid) as caught:
+        reply(session, owner, conversation, "Still there?", T0)
+    assert (caught.value.code, caught.value.field) == ("window_closed", "tag")
+    assert "8 days" in caught.value.message
+    assert _told(session) == []
+
+
+def test_a_reply_tells_the_engine_what_the_agent_said(
+    session: Session, owner: Member, add_conversation: AddConversation
+) -> None:
+    conversation = add_conversation(last_visitor_message_at=T0 - timedelta(days=2))
+    message = reply(session, owner, conversation, "Sorry for the wait", T0)
+    assert message.message_tag == "HUMAN_AGENT"  # past 24 hours, within 7 days
+    assert _told(session) == [("message.sent", str(conversation.id))]

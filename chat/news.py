@@ -1,0 +1,71 @@
+"""Chat facts told to the engine: the events flows read, staged in the fact's transaction.
+
+Every front (the JSON API, the console, the widget) changes chat data through the chat
+layer's actions, and each action that is news for the flows calls `tell` itself, so the
+event is built in one place and written to the outbox (`chat.outbox`) in the same
+transaction as the fact it tells.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from chat.models import Contact, Conversation
+from chat.outbox import stage
+from engine.events import Event, EventType
+
+
+def visitor_id(contact: Contact) -> str:
+    """The engine's id for a contact."""
+    return f"contact-{contact.id}"
+
+
+# What the visitor does that waits for an agent's answer (see docs/notifications.md).
+_VISITOR_NEWS = ("message.received", "button.clicked")
+
+
+def event_for(
+    conversation: Conversation, kind: EventType, at: datetime, event_id: str, **fields: Any
+) -> Event:
+    """An engine event about `conversation`, carrying the facts flows read right now."""
+    contact = conversation.contact
+    if kind in _VISITOR_NEWS and conversation.workspace.notify_by_email:
+        # the waiting streak this message may start is told its length now: a later change
+        # of the setting applies to streaks that start afterwards
+        fields.setdefault("notify_after", conversation.workspace.notify_after_minutes * 60.0)
+    return Event(
+        id=event_id,
+        type=kind,
+        visitor_id=visitor_id(contact),
+        conversation_id=str(conversation.id),
+        at=at.timestamp(),
+        channel=conversation.channel,
+        is_new=conversation.is_new_visitor,
+        state=conversation.state,
+        contact={
+            "name": contact.name or "",
+            "remark_name": contact.remark_name or "",
+            "display_name": contact.display_name(prefer_remark=True),
+            "email": contact.email or "",
+            "phone": contact.phone or "",
+            "tags": list(contact.tags),
+        },
+        assignee=str(conversation.assignee_id) if conversation.assignee_id else None,
+        tags=tuple(conversation.tags),
+        **fields,
+    )
+
+
+def tell(
+    session: Session,
+    conversation: Conversation,
+    kind: EventType,
+    at: datetime,
+    event_id: str,
+    **fields: Any,
+) -> None:
+    """Stage the engine event `kind` about `conversation` in `session`'s transaction."""
+    stage(session, event_for(conversation, kind, at, event_id, **fields))
