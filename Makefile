@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format check bench clean
+.PHONY: help run test lint format check bench clean translations
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,14 @@ format: $(VENV)/.installed-test ## apply ruff's fixes and formatting
 
 check: $(VENV)/.installed ## check every flow under flows/
 	$(BIN)/parley check flows/
+
+CATALOGS := web/console/translations
+translations: $(VENV)/.installed ## extract the console's strings, update the Chinese catalog, compile it
+	$(BIN)/pybabel extract -F web/console/babel.cfg --no-location --sort-output \
+		-k _l --omit-header -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update --quiet -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l zh_Hans_CN \
+		--no-fuzzy-matching
+	$(BIN)/pybabel compile --quiet -d $(CATALOGS) --statistics
 
 bench: $(VENV)/.installed-bench ## run the benchmarks; each prints its figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

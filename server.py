@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from flask import Flask, Response, g, request
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, Map
@@ -10,6 +12,7 @@ import logs
 from chat.db import database_url, make_engine, session_factory, setup_lock, upgrade
 from chat.members import create_workspace
 from chat.models import Workspace
+from chat.signin import issue_password_link
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.keys import Keys
@@ -20,6 +23,7 @@ from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
 from web import (
+    console,
     contacts,
     conversations,
     flows,
@@ -57,9 +61,11 @@ def create_app(config: Settings | None = None, clock: Clock | None = None) -> Fl
         openapi.blueprint,
         health.blueprint,
         metrics.blueprint,
+        console.blueprint,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    console.install_babel(app)
     install_http_metrics(app)  # first of the request hooks, so it times the others too
     app.before_request(_tag_request)
     app.after_request(_echo_request_id)
@@ -114,11 +120,26 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     )
 
 
-def first_start(services: Services) -> str | None:
-    """On an empty database, create the workspace and its owner; their API token, once."""
+class FirstStart(NamedTuple):
+    """What the first start shows the owner once: their API token and password link."""
+
+    token: str
+    password_link: str
+
+
+def first_start(services: Services) -> FirstStart | None:
+    """On an empty database, create the workspace and its owner; their credentials, once."""
     with services.sessions.begin() as session:
         setup_lock(session, "first-start")  # several servers starting at once create one owner
         if session.scalars(select(Workspace.id)).first() is not None:
             return None
-        _, _, token = create_workspace(session, "Parley", services.settings.owner_email, "Owner")
-    return token
+        _, owner, token = create_workspace(
+            session, "Parley", services.settings.owner_email, "Owner"
+        )
+        link = issue_password_link(session, owner, services.now())
+    return FirstStart(token, password_url(services.settings, link))
+
+
+def password_url(settings: Settings, link: str) -> str:
+    """The address of a one-time password link, on the service's public URL."""
+    return f"{settings.public_url.rstrip('/')}/password/{link}"

@@ -103,12 +103,13 @@ def serve(settings: Settings, options: ServeOptions, say: Callable[[str], None])
 
 
 def _first_start_lines(services: Services) -> list[str]:
-    token = first_start(services)
-    if token is None:
+    first = first_start(services)
+    if first is None:
         return []
     return [
         f"Created the workspace owner {services.settings.owner_email}.",
-        f"Their API token, shown only this once: {token}",
+        f"Set their console password at {first.password_link}",
+        f"Their API token, shown only this once: {first.token}",
     ]
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "require_owner",
     "revoke_token",
     "set_permissions",
+    "token_digest",
     "update_list_settings",
 ]
 
@@ -68,7 +69,9 @@ def create_workspace(
 def issue_token(session: Session, member: Member) -> str:
     """A new API token for `member`; only its hash is kept, so this is the one time it is seen."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(member_id=member.id, token_hash=_digest(token), prefix=token[:_SHOWN]))
+    session.add(
+        ApiToken(member_id=member.id, token_hash=token_digest(token), prefix=token[:_SHOWN])
+    )
     session.flush()
     return token
 
@@ -110,7 +113,7 @@ def authenticate(session: Session, token: str, *, now: datetime | None = None) -
     query = (
         select(ApiToken, Member)
         .join(Member, ApiToken.member_id == Member.id)
-        .where(ApiToken.token_hash == _digest(token))
+        .where(ApiToken.token_hash == token_digest(token))
     )
     found = session.execute(query).one_or_none()
     if found is None:
@@ -214,7 +217,8 @@ def _check_role_change(member: Member, role: str) -> None:
         raise Invalid("role", f"a member is an 'admin' or an 'agent', not {role!r}")
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """The SHA-256 (hex) under which Parley keeps a token it hands out."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

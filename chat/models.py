@@ -128,6 +128,8 @@ class Member(Base):
     permissions: Mapped[list[str]] = mapped_column(MutableList.as_mutable(JSON_LIST), default=list)
     show_visitor_tags: Mapped[bool] = mapped_column(default=True)
     prefer_remark_name: Mapped[bool] = mapped_column(default=True)
+    language: Mapped[str | None] = mapped_column(String(10))  # the console's; None: the browser's
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # Argon2id; None: not set yet
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     def can(self, permission: str) -> bool:
@@ -148,6 +150,34 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ConsoleSession(Base):
+    """A member signed in to the console; the cookie holds the token, only its SHA-256 is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PasswordLink(Base):
+    """A one-time link through which a member sets their password (first start, invitation)."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Contact(Base):
