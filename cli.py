@@ -270,11 +270,11 @@ def prometheus() -> None:
 )
 @click.option(
     "--threads",
-    default=8,
+    default=32,
     show_default=True,
     type=click.IntRange(1, 256),
     envvar="PARLEY_THREADS",
-    help="Threads per web process: requests served at once.",
+    help="Threads per web process: requests served at once; each open console tab holds one.",
 )
 @click.option(
     "--engine-workers",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, Map
 
 import logs
+from chat.changes import ChangeFeed
 from chat.db import database_url, make_engine, session_factory, setup_lock, upgrade
 from chat.members import create_workspace
 from chat.models import Workspace
@@ -107,6 +108,9 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     registry = FlowRegistry(client, keys)
     report = registry.load([settings.flows_dir])
     engine = Engine(RedisStore(client, keys), registry, clock)
+    sessions = session_factory(make_engine(url))
+    changes = ChangeFeed(client)
+    changes.watch(sessions)  # every process that writes announces it to the live pages
     return Services(
         settings=settings,
         redis=client,
@@ -116,7 +120,8 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         metrics=Metrics(client, keys),
         events=EventStream(client, keys),
         last_load=report,
-        sessions=session_factory(make_engine(url)),
+        sessions=sessions,
+        changes=changes,
     )
 
 

@@ -21,6 +21,7 @@ from channels.messenger.inbound import MessengerInbox
 from channels.messenger.outbound import MessengerSender
 from channels.messenger.sync import PageSync
 from chat.bridge import CommandExecutor
+from chat.changes import ChangeFeed
 from chat.notifications import NotificationSender
 from chat.outbox import EventOutbox
 from dsl.pipeline import CheckReport
@@ -48,6 +49,7 @@ class Services:
     events: EventStream
     last_load: CheckReport
     sessions: sessionmaker[Session]
+    changes: ChangeFeed
 
     def reload_flows(self) -> CheckReport:
         """Load the flows folder again; bad files are reported, good flows keep running."""
