@@ -20,6 +20,9 @@ TEXTS: dict[str, LazyString] = {
         "A password has %(min)s to %(max)s characters.", min=PASSWORD_MIN, max=PASSWORD_MAX
     ),
     "mismatch": _l("The two passwords differ."),
+    "invalid_cursor": _l(
+        "This link to older conversations is out of date: here are the newest instead."
+    ),
 }
 
 
