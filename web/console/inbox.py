@@ -29,7 +29,7 @@ in_navigation("console.inbox", _l("Inbox"))
 
 TAB_LABELS = {"mine": _l("Mine"), "unassigned": _l("Unassigned"), "all": _l("All")}
 STATUS_LABELS = {"ongoing": _l("Ongoing"), "ended": _l("Ended")}
-# Alt+<key> opens a tab (letters: Chrome on Linux keeps Alt+1…8 for its own browser tabs)
+# Alt+<key> opens a tab (letters: browsers on Linux switch their own tabs with Alt+1…8)
 TAB_KEYS = {"mine": "M", "unassigned": "U", "all": "A"}
 STATUS_KEY = "O"  # Alt+O: the other status
 JUST_NOW = timedelta(minutes=1)
