@@ -64,21 +64,12 @@ def _view(session: Session, member: Member) -> dict[str, object]:
     tab = request.args.get("tab", "")
     if tab not in counts:
         tab = "mine" if counts["mine"] else "unassigned"
-    cursor, error = request.args.get("cursor") or None, None
-    try:
-        rows, next_cursor = inbox_rows(session, member, tab, status, cursor=cursor)
-    except Invalid as err:  # a cursor Parley did not give out: the newest page instead
-        cursor, error = None, error_text(err)
-        rows, next_cursor = inbox_rows(session, member, tab, status)
     now = services().now()
     return {
         "tab": tab,
         "status_filter": status,  # not "status": page() takes that for the HTTP status
         "counts": counts,
-        "rows": rows,
-        "cursor": cursor,
-        "next_cursor": next_cursor,
-        "error": error,
+        **_page_of(session, member, tab, status),
         "tab_labels": TAB_LABELS,
         "status_labels": STATUS_LABELS,
         "tab_keys": TAB_KEYS,
@@ -87,6 +78,17 @@ def _view(session: Session, member: Member) -> dict[str, object]:
         "ago": lambda iso: _ago(datetime.fromisoformat(iso), now),
         "exact": lambda iso: format_datetime(datetime.fromisoformat(iso), "medium"),
     }
+
+
+def _page_of(session: Session, member: Member, tab: str, status: str) -> dict[str, object]:
+    """The rows of the page the query's cursor names; the newest, and why, for a foreign one."""
+    cursor = request.args.get("cursor") or None
+    try:
+        rows, next_cursor = inbox_rows(session, member, tab, status, cursor=cursor)
+    except Invalid as err:
+        rows, next_cursor = inbox_rows(session, member, tab, status)
+        return {"rows": rows, "cursor": None, "next_cursor": next_cursor, "error": error_text(err)}
+    return {"rows": rows, "cursor": cursor, "next_cursor": next_cursor, "error": None}
 
 
 def _ago(at: datetime, now: datetime) -> str:
