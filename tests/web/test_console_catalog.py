@@ -64,7 +64,11 @@ def test_the_language_chosen_on_the_sign_in_page_wins_over_the_browser_s(
 
 
 def test_the_console_s_scripts_and_styles_are_served(client: FlaskClient) -> None:
-    for path in ("/static/vendor/htmx.min.js", "/static/vendor/hx-sse.min.js"):
-        answer = client.get(path)
-        assert (answer.status_code, answer.mimetype) == (200, "text/javascript"), path
-    assert client.get("/static/console.css").mimetype == "text/css"
+    served = {
+        "/static/vendor/htmx.min.js": "text/javascript",
+        "/static/vendor/hx-sse.min.js": "text/javascript",
+        "/static/console.css": "text/css",
+    }
+    for path, mimetype in served.items():
+        with client.get(path) as answer:  # a file response: closed, or it leaks the file
+            assert (answer.status_code, answer.mimetype) == (200, mimetype), path
