@@ -128,3 +128,9 @@ def test_an_unknown_flow_is_a_404_page(owner_page: FlaskClient) -> None:
     answer = owner_page.get("/analytics/nope")
     assert answer.status_code == 404
     assert "No flow with the id nope is loaded." in answer.get_data(as_text=True)
+
+
+def test_the_pages_style_sheet_is_served(client: FlaskClient) -> None:
+    with client.get("/static/analytics.css") as answer:
+        assert answer.status_code == 200
+        assert answer.mimetype == "text/css"

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Response, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
@@ -28,6 +29,7 @@ from dsl.compiler import CompiledFlow
 from engine.metrics import Funnel
 from engine.store import STATUSES
 from web.console.base import blueprint, console_page, in_navigation, page
+from web.console.errors import error_page
 from web.services import services
 
 PAGE_SIZE = 25  # drill-down rows per page
@@ -80,13 +82,7 @@ def analytics_page(
             return forbidden()
         flow = next((f for f in services().flows.current() if f.id == flow_id), None)
         if flow is None:
-            return page(
-                "console/analytics_error.html",
-                404,
-                heading=_l("No such flow"),
-                message=_l("No flow with the id %(id)s is loaded.", id=flow_id),
-                back=("console.analytics", _l("All flows")),
-            )
+            return error_page(404, _("No flow with the id %(id)s is loaded.", id=flow_id))
         return handler(session, member, flow)
 
     return wrapper
@@ -94,15 +90,12 @@ def analytics_page(
 
 def forbidden() -> Response:
     """The page a member without View all data gets."""
-    return page(
-        "console/analytics_error.html",
+    return error_page(
         403,
-        heading=_l("Flow analytics is not open to you"),
-        message=_l(
+        _(
             "Flow analytics covers every visitor, so it needs the View all data permission. "
             "The workspace owner or an admin can grant it."
         ),
-        back=("console.inbox", _l("Back to the inbox")),
     )
 
 
