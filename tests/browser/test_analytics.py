@@ -11,6 +11,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from chat.signin import sign_in
+from engine.ports import ManualClock
 from tests.browser.harness import OWNER, PASSWORD, add_member, check_accessibility, screenshot
 from web.console.base import SESSION_COOKIE
 
@@ -28,10 +29,11 @@ def signed_in(live_app: Flask, live_server: str, page: Page) -> Page:
 
 
 @pytest.fixture
-def visitors(live_app: Flask, signed_in: Page) -> Page:
-    """Three new website visitors of the promo card: one fills it, one answers it wrongly,
-    one leaves it; the engine has run everything they caused."""
+def visitors(live_app: Flask, signed_in: Page, clock: ManualClock) -> Page:
+    """Three new website visitors of the promo card, 20 minutes apart: one fills it, one
+    answers it wrongly, one leaves it; the engine has run everything they caused."""
     for name, email in (("Carla Díaz", "carla@example.com"), ("Bo Li", "oops"), ("Ana Ruiz", "")):
+        clock.advance(20 * 60)  # the card's 2-hour timeout stays far off
         started = signed_in.request.post("/widget/conversations", data={"name": name}).json()
         live_app.extensions["parley"].settle()
         if email:

@@ -135,6 +135,7 @@ def flow_analytics(session: Session, member: Member, flow: CompiledFlow) -> Resp
         visitors=visitor_rows(session, member, rows),
         next_cursor=cursor,
         first_page=not request.args.get("cursor"),
+        days_shown=DAYS_SHOWN,
         figures=FIGURES,
         status_labels=STATUS_LABELS,
         channel_labels=CHANNEL_LABELS,
