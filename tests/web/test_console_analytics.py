@@ -124,6 +124,23 @@ def test_an_agent_without_view_all_gets_a_403_page_in_their_language(
         assert "查看全部数据" in answer.get_data(as_text=True)
 
 
+def test_a_visitors_name_never_becomes_a_spreadsheet_formula(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.extensions["parley"].sessions.begin() as session:
+        _, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+    visit(client, '=HYPERLINK("https://evil.example")', None)
+    signed_in(app, client, owner)
+    rows = list(csv.reader(io.StringIO(client.get("/analytics/promo-card/visitors.csv").text)))
+    assert rows[1][1] == '\'=HYPERLINK("https://evil.example")'
+
+
+def test_a_forged_cursor_gets_a_page_not_a_json_error(owner_page: FlaskClient) -> None:
+    answer = owner_page.get("/analytics/promo-card?cursor=forged")
+    assert answer.status_code == 422
+    assert "This page of visitors is out of date" in answer.text
+
+
 def test_an_unknown_flow_is_a_404_page(owner_page: FlaskClient) -> None:
     answer = owner_page.get("/analytics/nope")
     assert answer.status_code == 404

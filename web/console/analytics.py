@@ -26,6 +26,7 @@ from chat.flow_visitors import conversation_names
 from chat.models import Member
 from chat.permissions import VIEW_ALL
 from dsl.compiler import CompiledFlow
+from engine.errors import InvalidInput
 from engine.metrics import Funnel
 from engine.store import STATUSES
 from web.console.base import blueprint, console_page, in_navigation, page
@@ -120,9 +121,12 @@ def flow_analytics(session: Session, member: Member, flow: CompiledFlow) -> Resp
     metrics = services().metrics
     funnel = metrics.funnel(flow.id, version=version)
     daily = list(metrics.daily(flow.id, version=version).items())[-DAYS_SHOWN:]
-    rows, cursor = metrics.drill_down(
-        flow.id, status=status, cursor=request.args.get("cursor") or None, limit=PAGE_SIZE
-    )
+    try:
+        rows, cursor = metrics.drill_down(
+            flow.id, status=status, cursor=request.args.get("cursor") or None, limit=PAGE_SIZE
+        )
+    except InvalidInput:  # a cursor this page did not give out
+        return error_page(422, _("This page of visitors is out of date: start from the first."))
     return page(
         "console/analytics_flow.html",
         flow=flow,
@@ -167,6 +171,7 @@ CSV_HEADER = (
     "last_trigger",
     "conversation_id",
 )
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes a cell a formula in a spreadsheet
 
 
 def _csv_lines(flow_id: str, status: str | None, member_id: int) -> Iterator[str]:
@@ -204,8 +209,16 @@ def _names(member_id: int, conversation_ids: list[str]) -> dict[str, str]:
 
 def _csv_line(values: tuple[object, ...]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
+    csv.writer(buffer).writerow([_inert(value) for value in values])
     return buffer.getvalue()
+
+
+def _inert(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, quoted as text (visitors choose
+    their names: "=HYPERLINK(...)" must stay words)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @dataclass(frozen=True, slots=True)
