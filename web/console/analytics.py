@@ -37,7 +37,7 @@ PAGE_SIZE = 25  # drill-down rows per page
 CSV_BATCH = 200  # rows read from Redis at a time while the CSV streams
 DAYS_SHOWN = 30  # the most recent days with figures on a flow's page
 
-in_navigation("console.analytics", _l("Analytics"))
+in_navigation("console.analytics", _l("Analytics"), place=60, permission="conversations.view_all")
 
 STATUS_LABELS = {
     "completed": _l("Completed"),
