@@ -17,7 +17,14 @@ from chat.models import Member, Workspace
 from chat.notifications import change_notification_settings
 from chat.signin import signed_in_member
 from web.bodies import checked_body
-from web.console.base import SESSION_COOKIE, blueprint, console_page, in_navigation, page
+from web.console.base import (
+    SESSION_COOKIE,
+    SignedIn,
+    blueprint,
+    console_page,
+    in_navigation,
+    page,
+)
 from web.console.i18n import LANGUAGES
 from web.console.messages import TEXTS, error_text
 from web.errors import ApiError
@@ -59,7 +66,7 @@ def settings_me(session: Session, member: Member) -> ResponseReturnValue:
             member.language = language
         # a new page, so that it is written in the language just chosen
         return redirect(url_for("console.settings_me", saved=1))
-    return section_page("console/settings_me.html", saved="saved" in request.args)
+    return section_page("console/settings_me.html", member=member, saved="saved" in request.args)
 
 
 @blueprint.route("/settings/alerts", methods=["GET", "POST"])
@@ -86,7 +93,7 @@ def settings_alerts(session: Session, member: Member) -> ResponseReturnValue:
 
 def section_page(template: str, status: int = 200, /, **context: object) -> ResponseReturnValue:
     """A Settings section: `template` with the sections the signed-in member may open."""
-    member: Member = g.parley_member
+    member: SignedIn = g.parley_member
     sections = [(e, label) for e, label, manage in SECTIONS if not manage or member.can(MANAGE)]
     return page(template, status, sections=sections, **context)
 
@@ -113,7 +120,7 @@ def signed_in(session: Session) -> Member:
     two transactions); they choose the page's language, as in `console_page`."""
     token = request.cookies.get(SESSION_COOKIE, "")
     member = signed_in_member(session, token, services().now())
-    g.parley_member = member
+    g.parley_member = SignedIn.of(member)
     return member
 
 

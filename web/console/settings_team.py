@@ -26,7 +26,7 @@ from chat.invitations import invite_member, password_link_for
 from chat.members import find_member, set_permissions
 from chat.models import ALL_PERMISSIONS_ROLES, Member, Workspace
 from chat.signin import LINK_LIFETIME
-from web.console.base import blueprint, check_csrf, console_page, page, to_sign_in
+from web.console.base import SignedIn, blueprint, check_csrf, console_page, page, to_sign_in
 from web.console.i18n import LANGUAGES, choose_language
 from web.console.settings import MANAGE, forbidden_page, refusal, section_page, signed_in
 from web.services import services
@@ -194,7 +194,7 @@ def _deliver(member: Member, token: str, letter: _Letter) -> Delivery:
     return Delivery(member, url, mailed=True)
 
 
-def _email_text(member: Member, inviter: Member, letter: _Letter) -> tuple[str, list[str]]:
+def _email_text(member: Member, inviter: SignedIn, letter: _Letter) -> tuple[str, list[str]]:
     """The subject and paragraphs of the email, in the locale in force."""
     by = " ".join(inviter.name.split())  # one line, for the subject
     if letter.invitation:
