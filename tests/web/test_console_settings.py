@@ -270,3 +270,32 @@ def test_a_page_form_refused_by_the_apis_schema_keeps_the_values_but_not_the_tok
     assert "A Page ID is the Page&#39;s number" in body or "A Page ID is the Page's number" in body
     assert 'value="not a number"' in body
     assert "secret-token" not in body
+
+
+def test_a_page_of_another_workspace_is_refused_at_the_field_as_by_the_api(
+    app: Flask, owner: FlaskClient, graph_api: FakeGraphApi
+) -> None:
+    page = graph_api.add_page(name="Their Shop")
+    with app.extensions["parley"].sessions.begin() as session:
+        _, _, token = create_workspace(session, "Other", "olaf@example.com", "Olaf")
+    form = {"page_id": page.id, "name": "Their Shop", "access_token": page.token}
+    api = app.test_client()
+    theirs = api.post("/channels/messenger/pages", json=form, headers=bearer(token))
+    assert theirs.status_code == 201
+
+    answer = owner.post("/settings/messenger/pages", data=form)
+    assert answer.status_code == 422
+    assert re.search(r'id="connect-page_id-error">This Page is connected to another', text(answer))
+    with app.extensions["parley"].sessions.begin() as session:
+        _, _, ours = create_workspace(session, "Third", "tess@example.com", "Tess")
+    refused = api.post("/channels/messenger/pages", json=form, headers=bearer(ours))
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == {
+        "code": "conflict",
+        "message": "this Page is connected to another workspace",
+        "field": "page_id",
+    }
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
