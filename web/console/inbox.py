@@ -25,7 +25,7 @@ from web.console.base import blueprint, console_page, in_navigation, page
 from web.console.messages import error_text
 from web.services import services
 
-in_navigation("console.inbox", _l("Inbox"))
+in_navigation("console.inbox", _l("Inbox"), place=10)
 
 TAB_LABELS = {"mine": _l("Mine"), "unassigned": _l("Unassigned"), "all": _l("All")}
 STATUS_LABELS = {"ongoing": _l("Ongoing"), "ended": _l("Ended")}
