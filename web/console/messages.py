@@ -20,6 +20,12 @@ TEXTS: dict[str, LazyString] = {
         "A password has %(min)s to %(max)s characters.", min=PASSWORD_MIN, max=PASSWORD_MAX
     ),
     "mismatch": _l("The two passwords differ."),
+    "invalid_date": _l("Give a date such as 2026-12-01."),
+    "invalid_received_to": _l("The last day is before the first day."),
+    "invalid_assignee_id": _l("Choose an agent from the list."),
+    "invalid_cursor": _l("This page link is out of date: start again from the first page."),
+    "invalid_conversation_ids": _l("Select at least one conversation."),
+    "not_found": _l("This is no longer there, or no longer yours to see: reload the page."),
 }
 
 
