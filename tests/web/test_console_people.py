@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from chat.members import update_list_settings
+from chat.models import Member
 from tests import seeding
 from web.services import Services
 
@@ -47,3 +51,111 @@ def test_contacts_are_listed_by_remark_name_with_a_link_to_their_conversation(
     assert "Carla Diaz" not in page  # the owner prefers remark names
     assert "Website widget" in page
     assert "2026-12-01 12:00 UTC" in page
+
+
+@pytest.fixture
+def three(services: Services) -> dict[str, int]:
+    """Three visitors, two with remark names; their conversation ids by name."""
+    made = {}
+    for minute, (name, remark) in enumerate(
+        [("Carla Diaz", "Carla (wholesale)"), ("Carl Berg", "Carl"), ("Dana", None)]
+    ):
+        made[name], _ = seeding.visitor(
+            services, name, NOON + timedelta(minutes=minute), remark=remark
+        )
+    return made
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"),
+    [
+        ("remark=carl", ["Carla (wholesale)", ">Carl<"], ["Dana"]),
+        ("remark=Carl&exact=1", [">Carl<"], ["Carla (wholesale)", "Dana"]),
+        ("search=dana", ["Dana"], ["Carla (wholesale)", ">Carl<"]),
+        ("search=berg", [">Carl<"], ["Dana", "Carla (wholesale)"]),
+    ],
+)
+def test_contacts_are_found_by_remark_name_or_by_search(
+    client: FlaskClient,
+    services: Services,
+    three: dict[str, int],
+    query: str,
+    shown: list[str],
+    hidden: list[str],
+) -> None:
+    page = html(signed_in(client, services, "owner@example.com"), f"/people?{query}")
+
+    for text in shown:
+        assert text in page
+    for text in hidden:
+        assert text not in page
+
+
+def test_a_filter_that_finds_nobody_says_so(
+    client: FlaskClient, services: Services, three: dict[str, int]
+) -> None:
+    page = html(signed_in(client, services, "owner@example.com"), "/people?remark=zzz")
+
+    assert "No contact matches these filters." in page
+
+
+def test_an_agent_without_view_all_sees_only_the_contacts_of_their_conversations(
+    client: FlaskClient, services: Services, three: dict[str, int]
+) -> None:
+    ada = seeding.agent(services, "ada@example.com", "Ada")
+    seeding.assigned(services, three["Dana"], ada, NOON)
+
+    page = html(signed_in(client, services, "ada@example.com"), "/people")
+
+    assert f'href="/inbox/{three["Dana"]}"' in page
+    assert "Carla" not in page
+
+
+def test_the_list_follows_the_agents_name_and_tag_settings(
+    client: FlaskClient, services: Services, three: dict[str, int]
+) -> None:
+    owner = signed_in(client, services, "owner@example.com")
+    assert ">Tags</th>" in html(owner, "/people")
+    with services.outbox.transaction() as session:
+        olga = session.scalars(select(Member).where(Member.email == "owner@example.com")).one()
+        update_list_settings(session, olga, show_visitor_tags=False, prefer_remark_name=False)
+
+    page = html(owner, "/people")
+
+    assert ">Carla Diaz</a>" in page
+    assert ">Tags</th>" not in page
+
+
+def test_contacts_come_a_page_at_a_time(
+    client: FlaskClient, services: Services, three: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("web.console.people.PAGE_SIZE", 2)
+    owner = signed_in(client, services, "owner@example.com")
+    first = html(owner, "/people")
+    found = re.search(r'href="(/people\?cursor=[^"]+)"', first)
+    assert found
+    assert "Dana" in first
+    assert "Carla (wholesale)" not in first
+
+    second = html(owner, found.group(1).replace("&amp;", "&"))
+
+    assert "Carla (wholesale)" in second
+    assert "Dana" not in second
+    assert "First page" in second
+    assert "Next page" not in second
+
+
+def test_htmx_gets_only_the_results_and_a_foreign_cursor_is_explained(
+    client: FlaskClient, services: Services, three: dict[str, int]
+) -> None:
+    owner = signed_in(client, services, "owner@example.com")
+    part = html(
+        owner, "/people?search=dana", **{"HX-Request": "true", "HX-Request-Type": "partial"}
+    )
+    assert "<h1>" not in part
+    assert 'id="contact-results"' in part
+
+    answer = owner.get("/people?cursor=nonsense")
+
+    assert answer.status_code == 422
+    assert "This page link is out of date" in answer.get_data(as_text=True)
