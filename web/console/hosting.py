@@ -46,7 +46,7 @@ def switch(session: Session, member: Member) -> ResponseReturnValue:
         changed = set_hosting(
             session,
             member,
-            conversation_ids=None if form.get("all") == "1" else chosen,
+            conversation_ids=None if form.get("all") == "1" else _ids(chosen),
             all_assigned=form.get("all") == "1",
             on=on,
             at=services().now(),
@@ -54,7 +54,7 @@ def switch(session: Session, member: Member) -> ResponseReturnValue:
     except ChatError as err:
         # nothing changed: show the list as it was, with the agent's choice kept
         error = error_text(err)
-        return _listed(session, member, form.get("cursor"), chosen, 422, error=error)
+        return _listed(session, member, form.get("cursor"), chosen, err.status, error=error)
     return _listed(session, member, form.get("cursor"), [], result=result_text(len(changed), on))
 
 
@@ -96,6 +96,11 @@ def _listed(
         names={someone.id: someone.name for someone in agents(session, member)},
         **context,
     )
+
+
+def _ids(raw: list[str]) -> list[object]:
+    # A form sends text; the chat layer checks the numbers (and refuses what is left as text).
+    return [int(value) if value.isascii() and value.isdigit() else value for value in raw]
 
 
 def _direction(raw: str) -> bool:
