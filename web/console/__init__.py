@@ -4,12 +4,13 @@ Each page is a module that adds its routes to `blueprint`; importing them here r
 in the order the navigation bar lists them.
 """
 
-from web.console import hosting, inbox, live, management, people, signin
+from web.console import errors, hosting, inbox, live, management, people, signin
 from web.console.base import blueprint
 from web.console.i18n import install_babel
 
 __all__ = [
     "blueprint",
+    "errors",
     "hosting",
     "inbox",
     "install_babel",
