@@ -33,7 +33,8 @@ def people(session: Session, member: Member) -> ResponseReturnValue:
     template = "console/people_results.html" if wants_fragment() else "console/people.html"
     shown: dict[str, Any] = {
         "given": given,
-        "kept": {key: val for key, val in given.items() if val},
+        "kept": {key: value for key, value in given.items() if value},
+        "show_tags": member.show_visitor_tags,
     }
     try:
         contacts, next_cursor = list_contacts(
