@@ -1,4 +1,5 @@
-"""A team and its conversations, made through the chat services, for the console's list pages.
+"""Conversations made through the chat services, for the console's list pages (members: see
+`tests.browser.harness.add_member`).
 
 Each helper runs one transaction of its own through the service's outbox, as a request
 would, so the engine events and the live notices of what it writes go out as they would.
@@ -10,43 +11,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat import visitors
 from chat.contacts import update_contact
 from chat.inbox_actions import assign, end_conversation, reply
-from chat.members import add_member, create_workspace
-from chat.models import Conversation, Member, Workspace
-from chat.signin import issue_password_link, sign_in, use_password_link
+from chat.models import Conversation, Member
+from chat.signin import sign_in
+from tests.browser.harness import PASSWORD
+from web.console.base import SESSION_COOKIE
 from web.services import Services
 
-PASSWORD = "correct horse battery"
 
-
-def team(services: Services) -> int:
-    """A workspace with its owner (Olga, owner@example.com), who has a password; her id."""
-    with services.outbox.transaction() as session:
-        _, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
-        _with_password(session, owner, services.now())
-        return owner.id
-
-
-def agent(services: Services, email: str, name: str, *permissions: str) -> int:
-    """A new agent with a password and `permissions` (none: they see only their own); the id."""
-    with services.outbox.transaction() as session:
-        workspace = session.scalars(select(Workspace)).one()
-        member = add_member(session, workspace, email, name, "agent", permissions)
-        session.flush()
-        _with_password(session, member, services.now())
-        return member.id
-
-
-def session_token(services: Services, email: str) -> str:
-    """A console session of the member `email`, as the sign-in page makes one."""
+def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
+    """`client` signed in to the console as the member `email`, as the sign-in page does."""
     with services.outbox.transaction() as session:
         _, token = sign_in(session, email, PASSWORD, services.now())
-        return token
+    client.set_cookie(SESSION_COOKIE, token)
+    return client
 
 
 def visitor(
@@ -93,7 +77,3 @@ def ended(services: Services, conversation_id: int, at: datetime) -> None:
 
 def _owner(session: Session) -> Member:
     return session.scalars(select(Member).where(Member.role == "owner")).one()
-
-
-def _with_password(session: Session, member: Member, now: datetime) -> None:
-    use_password_link(session, issue_password_link(session, member, now), PASSWORD, now)

@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 
 from chat.models import Conversation, Member
 from tests import seeding
+from tests.browser.harness import OWNER, add_member
 from web.services import Services
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -24,8 +25,8 @@ FRAGMENT = {"HX-Request": "true", "HX-Request-Type": "partial"}
 def services(app: Flask) -> Services:
     """The app's services with a team: Olga (owner) and Ada (an agent, her own only)."""
     found: Services = app.extensions["parley"]
-    seeding.team(found)
-    seeding.agent(found, "ada@example.com", "Ada")
+    add_member(app, OWNER, "Olga Owner", role="owner")
+    add_member(app, "ada@example.com", "Ada")
     return found
 
 
@@ -43,13 +44,8 @@ def seeded(services: Services) -> dict[str, int]:
     return made
 
 
-def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
-    client.set_cookie("parley_session", seeding.session_token(services, email))
-    client.set_cookie("parley_csrf", CSRF)
-    return client
-
-
 def post(client: FlaskClient, form: dict[str, object]) -> TestResponse:
+    client.set_cookie("parley_csrf", CSRF)
     headers = {"X-CSRF-Token": CSRF, **FRAGMENT}
     return client.post("/bot-hosting", data=form, headers=headers)
 
@@ -70,7 +66,7 @@ def state(page: str, conversation_id: int) -> str:
 def test_the_page_lists_the_ongoing_conversations_with_their_hosting(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    page = signed_in(client, services, "owner@example.com").get("/bot-hosting").get_data(True)
+    page = seeding.signed_in(client, services, OWNER).get("/bot-hosting").get_data(True)
 
     for name in ("Carla", "Ben", "Dana"):
         assert state(page, seeded[name]) == "On"
@@ -82,7 +78,7 @@ def test_the_page_lists_the_ongoing_conversations_with_their_hosting(
 def test_switching_off_two_chosen_conversations_says_so_and_shows_them_off(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
 
     answer = post(owner, {"conversation_ids": [seeded["Carla"], seeded["Dana"]], "hosting": "off"})
 
@@ -101,7 +97,7 @@ def test_switching_off_two_chosen_conversations_says_so_and_shows_them_off(
 def test_switching_with_nothing_chosen_asks_for_a_choice(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    answer = post(signed_in(client, services, "owner@example.com"), {"hosting": "off"})
+    answer = post(seeding.signed_in(client, services, OWNER), {"hosting": "off"})
 
     assert answer.status_code == 422
     assert "Select at least one conversation." in answer.get_data(as_text=True)
@@ -111,7 +107,7 @@ def test_switching_with_nothing_chosen_asks_for_a_choice(
 def test_all_assigned_is_confirmed_with_its_count_then_switched(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     dialog = owner.get("/bot-hosting/all?hosting=off", headers=FRAGMENT).get_data(as_text=True)
     assert "This changes 2 conversations." in dialog
     assert 'name="all" value="1"' in dialog
@@ -133,7 +129,7 @@ def test_all_assigned_is_confirmed_with_its_count_then_switched(
 def test_an_agent_without_view_all_switches_only_their_own(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    ada = signed_in(client, services, "ada@example.com")
+    ada = seeding.signed_in(client, services, "ada@example.com")
     page = ada.get("/bot-hosting").get_data(as_text=True)
     assert f'id="hosting-{seeded["Dana"]}"' not in page
 
@@ -147,7 +143,7 @@ def test_an_agent_without_view_all_switches_only_their_own(
 def test_a_live_refetch_keeps_the_ticked_boxes_ticked(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
 
     part = owner.get(f"/bot-hosting?conversation_ids={seeded['Ben']}", headers=FRAGMENT)
 
@@ -160,7 +156,7 @@ def test_a_live_refetch_keeps_the_ticked_boxes_ticked(
 def test_a_switch_without_a_csrf_value_is_refused(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
 
     answer = owner.post("/bot-hosting", data={"all": "1", "hosting": "off"})
 

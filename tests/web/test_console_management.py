@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from chat.models import Member
 from tests import seeding
+from tests.browser.harness import OWNER, add_member
 from web.console.management import duration_text
 from web.services import Services
 
@@ -22,9 +23,9 @@ DAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 def services(app: Flask) -> Services:
     """The app's services with a team: Olga (owner), Ada and Bo (agents, their own only)."""
     found: Services = app.extensions["parley"]
-    seeding.team(found)
-    seeding.agent(found, "ada@example.com", "Ada")
-    seeding.agent(found, "bo@example.com", "Bo")
+    add_member(app, OWNER, "Olga Owner", role="owner")
+    add_member(app, "ada@example.com", "Ada")
+    add_member(app, "bo@example.com", "Bo")
     return found
 
 
@@ -49,11 +50,6 @@ def seeded(services: Services) -> dict[str, int]:
 def member_id(services: Services, email: str) -> int:
     with services.outbox.transaction() as session:
         return session.scalars(select(Member.id).where(Member.email == email)).one()
-
-
-def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
-    client.set_cookie("parley_session", seeding.session_token(services, email))
-    return client
 
 
 def get(client: FlaskClient, path: str, status: int = 200) -> str:
@@ -84,7 +80,7 @@ def row(page: str, conversation_id: int) -> list[str]:
 def test_the_owner_sees_every_conversation_counted_and_listed_with_its_figures(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    page = get(signed_in(client, services, "owner@example.com"), "/management")
+    page = get(seeding.signed_in(client, services, OWNER), "/management")
 
     assert counts(page) == {"ongoing": 2, "ended": 1, "total": 3}
     assert row(page, seeded["carla"]) == [
@@ -107,7 +103,8 @@ def test_choosing_an_agent_narrows_the_counts_and_the_lists(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
     page = get(
-        signed_in(client, services, "owner@example.com"), f"/management?agent={seeded['bo']}"
+        seeding.signed_in(client, services, OWNER),
+        f"/management?agent={seeded['bo']}",
     )
 
     assert counts(page) == {"ongoing": 0, "ended": 1, "total": 1}
@@ -131,7 +128,7 @@ def test_the_reception_days_narrow_the_counts_and_the_lists(
     shown: list[str],
     total: int,
 ) -> None:
-    page = get(signed_in(client, services, "owner@example.com"), f"/management?{days}")
+    page = get(seeding.signed_in(client, services, OWNER), f"/management?{days}")
 
     assert counts(page)["total"] == total
     for name in ("Carla", "Ben", "Dana"):
@@ -141,7 +138,7 @@ def test_the_reception_days_narrow_the_counts_and_the_lists(
 def test_a_last_day_before_the_first_is_refused_at_its_field(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     page = get(owner, "/management?from=2026-12-03&to=2026-12-01", 422)
 
     assert 'id="filter-to-error">The last day is before the first day.</p>' in page
@@ -154,7 +151,7 @@ def test_a_last_day_before_the_first_is_refused_at_its_field(
 def test_an_agent_without_view_all_sees_only_their_own_whatever_they_ask(
     client: FlaskClient, services: Services, seeded: dict[str, int]
 ) -> None:
-    ada = signed_in(client, services, "ada@example.com")
+    ada = seeding.signed_in(client, services, "ada@example.com")
     for path in ("/management", f"/management?agent={seeded['bo']}"):
         page = get(ada, path)
 
@@ -169,7 +166,7 @@ def test_each_list_comes_a_page_at_a_time(
     client: FlaskClient, services: Services, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("web.console.management.PAGE_SIZE", 1)
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     first = get(owner, "/management?from=2026-12-01")
     ongoing = section(first, "ongoing")
     assert ">Dana</a>" in ongoing

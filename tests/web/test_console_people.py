@@ -13,6 +13,7 @@ from sqlalchemy import select
 from chat.members import update_list_settings
 from chat.models import Member
 from tests import seeding
+from tests.browser.harness import OWNER, add_member
 from web.services import Services
 
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -22,14 +23,8 @@ NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 def services(app: Flask) -> Services:
     """The app's services, with the owner's team."""
     found: Services = app.extensions["parley"]
-    seeding.team(found)
+    add_member(app, OWNER, "Olga Owner", role="owner")
     return found
-
-
-def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
-    """`client` with the console session of `email`."""
-    client.set_cookie("parley_session", seeding.session_token(services, email))
-    return client
 
 
 def html(client: FlaskClient, path: str, **headers: str) -> str:
@@ -44,7 +39,7 @@ def test_contacts_are_listed_by_remark_name_with_a_link_to_their_conversation(
     conversation_id, _ = seeding.visitor(services, "Carla Diaz", NOON, remark="Carla (wholesale)")
     seeding.visitor(services, "Ben", NOON + timedelta(minutes=1))
 
-    page = html(signed_in(client, services, "owner@example.com"), "/people")
+    page = html(seeding.signed_in(client, services, OWNER), "/people")
 
     assert f'href="/inbox/{conversation_id}"' in page
     assert ">Carla (wholesale)</a>" in page
@@ -83,7 +78,7 @@ def test_contacts_are_found_by_remark_name_or_by_search(
     shown: list[str],
     hidden: list[str],
 ) -> None:
-    page = html(signed_in(client, services, "owner@example.com"), f"/people?{query}")
+    page = html(seeding.signed_in(client, services, OWNER), f"/people?{query}")
 
     for text in shown:
         assert text in page
@@ -94,18 +89,18 @@ def test_contacts_are_found_by_remark_name_or_by_search(
 def test_a_filter_that_finds_nobody_says_so(
     client: FlaskClient, services: Services, three: dict[str, int]
 ) -> None:
-    page = html(signed_in(client, services, "owner@example.com"), "/people?remark=zzz")
+    page = html(seeding.signed_in(client, services, OWNER), "/people?remark=zzz")
 
     assert "No contact matches these filters." in page
 
 
 def test_an_agent_without_view_all_sees_only_the_contacts_of_their_conversations(
-    client: FlaskClient, services: Services, three: dict[str, int]
+    app: Flask, client: FlaskClient, services: Services, three: dict[str, int]
 ) -> None:
-    ada = seeding.agent(services, "ada@example.com", "Ada")
+    ada = add_member(app, "ada@example.com", "Ada")
     seeding.assigned(services, three["Dana"], ada, NOON)
 
-    page = html(signed_in(client, services, "ada@example.com"), "/people")
+    page = html(seeding.signed_in(client, services, "ada@example.com"), "/people")
 
     assert f'href="/inbox/{three["Dana"]}"' in page
     assert "Carla" not in page
@@ -114,10 +109,10 @@ def test_an_agent_without_view_all_sees_only_the_contacts_of_their_conversations
 def test_the_list_follows_the_agents_name_and_tag_settings(
     client: FlaskClient, services: Services, three: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     assert ">Tags</th>" in html(owner, "/people")
     with services.outbox.transaction() as session:
-        olga = session.scalars(select(Member).where(Member.email == "owner@example.com")).one()
+        olga = session.scalars(select(Member).where(Member.email == OWNER)).one()
         update_list_settings(session, olga, show_visitor_tags=False, prefer_remark_name=False)
 
     page = html(owner, "/people")
@@ -130,7 +125,7 @@ def test_contacts_come_a_page_at_a_time(
     client: FlaskClient, services: Services, three: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("web.console.people.PAGE_SIZE", 2)
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     first = html(owner, "/people")
     found = re.search(r'href="(/people\?cursor=[^"]+)"', first)
     assert found
@@ -148,7 +143,7 @@ def test_contacts_come_a_page_at_a_time(
 def test_htmx_gets_only_the_results_and_a_foreign_cursor_is_explained(
     client: FlaskClient, services: Services, three: dict[str, int]
 ) -> None:
-    owner = signed_in(client, services, "owner@example.com")
+    owner = seeding.signed_in(client, services, OWNER)
     part = html(
         owner, "/people?search=dana", **{"HX-Request": "true", "HX-Request-Type": "partial"}
     )
