@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask.testing import FlaskClient
+from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,11 +26,23 @@ from web.console.base import SESSION_COOKIE
 from web.services import Services
 
 
-def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
-    """`client` signed in to the console as the member `email`, as the sign-in page does."""
+def session_token(services: Services, email: str) -> str:
+    """A new console session of the member `email`, as the sign-in page makes one."""
     with services.outbox.transaction() as session:
         _, token = sign_in(session, email, PASSWORD, services.now())
-    client.set_cookie(SESSION_COOKIE, token)
+        return token
+
+
+def signed_in_browser(page: Page, base_url: str, services: Services, email: str) -> None:
+    """The browser of `page` signed in to the console at `base_url` as the member `email`, in
+    whatever language (`tests.browser.harness.sign_in` fills the English sign-in form)."""
+    token = session_token(services, email)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
+
+
+def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClient:
+    """`client` signed in to the console as the member `email`."""
+    client.set_cookie(SESSION_COOKIE, session_token(services, email))
     return client
 
 

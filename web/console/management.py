@@ -63,11 +63,12 @@ class _Chosen(TypedDict):
 
 
 def _filters(given: dict[str, str]) -> _Chosen:
-    return {
-        "assignee_id": _agent(given["agent"]),
-        "received_from": _day(given["from"], "received_from"),
-        "received_to": _day(given["to"], "received_to", days_after=1),  # the whole last day
-    }
+    start = _day(given["from"], "received_from")
+    end = _day(given["to"], "received_to", days_after=1)  # the whole last day
+    if start and end and end <= start:
+        # the chat layer takes an empty range; on this form the last day is before the first
+        raise Invalid("received_to", "the last day is before the first day")
+    return {"assignee_id": _agent(given["agent"]), "received_from": start, "received_to": end}
 
 
 def _list(session: Session, member: Member, status: str, filters: _Chosen) -> dict[str, Any]:
