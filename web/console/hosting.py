@@ -31,8 +31,7 @@ in_navigation("console.hosting", _l("Bot hosting"))
 @console_page
 def hosting(session: Session, member: Member) -> ResponseReturnValue:
     """The ongoing conversations the member sees, with their hosting, a page at a time."""
-    args = request.args  # a live re-fetch sends the boxes ticked, to keep them ticked
-    return _listed(session, member, args.get("cursor"), args.getlist("conversation_ids"))
+    return _listed(session, member, request.args.get("cursor"), [])
 
 
 @blueprint.post("/bot-hosting")
@@ -74,7 +73,7 @@ def _listed(
     session: Session,
     member: Member,
     cursor: str | None,
-    selected: list[str],
+    selected: list[str],  # ticked: what the agent chose, when the switch was refused
     status: int = 200,
     **context: object,
 ) -> ResponseReturnValue:

@@ -78,6 +78,7 @@ def _list(session: Session, member: Member, status: str, filters: _Chosen) -> di
     )
     return {
         "rows": rows,
+        "cursor": cursor,
         "first_url": _page_url(status, None) if cursor else None,
         "next_url": _page_url(status, next_cursor) if next_cursor else None,
     }
