@@ -18,21 +18,32 @@ T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def services(live_server: str, live_app: Flask) -> Services:
-    """Olga (owner) and Ada (agent); Carla and Ben are Ada's, Dana nobody's: all hosted."""
+    """The live app's services."""
     found: Services = live_app.extensions["parley"]
+    return found
+
+
+@pytest.fixture
+def carla(live_app: Flask, services: Services) -> tuple[int, str]:
+    """Olga (owner) and Ada (agent); Carla and Ben are Ada's, Dana nobody's: all hosted.
+    Carla's conversation and visitor token."""
     add_member(live_app, OWNER, "Olga Owner", role="owner")
     ada = add_member(live_app, "ada@example.com", "Ada")
+    made = {}
     for minute, name in enumerate(("Carla", "Ben", "Dana")):
-        conversation_id, _ = seeding.visitor(found, name, T0 + timedelta(minutes=minute))
+        made[name] = seeding.visitor(services, name, T0 + timedelta(minutes=minute))
         if name != "Dana":
-            seeding.assigned(found, conversation_id, ada, T0)
-    return found
+            seeding.assigned(services, made[name][0], ada, T0)
+    return made["Carla"]
+
+
+def row(page: Page, name: str) -> Locator:
+    return page.locator("#hosting-list tbody tr").filter(has=page.get_by_role("link", name=name))
 
 
 def hosting(page: Page, name: str) -> Locator:
     """The bot-hosting cell of the row of `name`."""
-    row = page.locator("#hosting-list tbody tr").filter(has=page.get_by_role("link", name=name))
-    return row.locator(".hosting-state")
+    return row(page, name).locator(".hosting-state")
 
 
 def result(page: Page) -> Locator:
@@ -40,12 +51,19 @@ def result(page: Page) -> Locator:
 
 
 def test_an_agent_switches_chosen_conversations_then_all_assigned_after_confirming(
-    page: Page, services: Services
+    page: Page, services: Services, carla: tuple[int, str]
 ) -> None:
     sign_in(page, OWNER)
-    page.goto("/bot-hosting")
+    with page.expect_response(lambda response: response.url.endswith("/live")):
+        page.goto("/bot-hosting")
     expect(hosting(page, "Carla")).to_have_text("On")
     check_accessibility(page)
+
+    page.get_by_label("Select Ben").check()  # then Carla writes: the list changes live
+    seeding.visitor_writes(services, carla[1], carla[0], T0 + timedelta(minutes=10))
+    expect(row(page, "Carla").locator("time")).to_have_text("2026-01-01 09:10 UTC")
+    expect(page.get_by_label("Select Ben")).to_be_checked()
+    page.get_by_label("Select Ben").uncheck()
 
     page.get_by_label("Select Carla").check()
     page.get_by_label("Select Dana").check()
@@ -87,7 +105,9 @@ def test_an_agent_switches_chosen_conversations_then_all_assigned_after_confirmi
 
 
 @pytest.mark.parametrize("locale", ["zh-CN"], indirect=True)
-def test_bot_hosting_speaks_chinese(page: Page, live_server: str, services: Services) -> None:
+def test_bot_hosting_speaks_chinese(
+    page: Page, live_server: str, services: Services, carla: tuple[int, str]
+) -> None:
     seeding.signed_in_browser(page, live_server, services, OWNER)
     page.goto("/bot-hosting")
 
