@@ -47,13 +47,13 @@ def signed_in(client: FlaskClient, services: Services, email: str) -> FlaskClien
 
 
 def visitor(
-    services: Services, name: str, at: datetime, *, remark: str | None = None
+    services: Services, name: str, at: datetime, *, remark: str | None = None, **contact: str
 ) -> tuple[int, str]:
-    """A website visitor starts a conversation at `at`; its id and the visitor's token."""
+    """A website visitor starts a conversation at `at`, their contact given a `remark` name
+    (and `phone`, `email`); the conversation's id and the visitor's token."""
     with services.outbox.transaction() as session:
         conversation, token, _ = visitors.start(session, None, name, at)
-        if remark is not None:
-            update_contact(session, conversation.contact, remark_name=remark)
+        update_contact(session, conversation.contact, remark_name=remark, **contact)
         return conversation.id, token
 
 

@@ -32,14 +32,11 @@ def carla(live_app: Flask, services: Services) -> int:
     """Olga (owner); visitors Carla Diaz ("Carla (wholesale)"), Carl Berg ("Carl") and Dana;
     Carla's conversation."""
     add_member(live_app, OWNER, "Olga Owner", role="owner")
-    made = {}
-    for minute, (name, remark) in enumerate(
-        [("Carla Diaz", "Carla (wholesale)"), ("Carl Berg", "Carl"), ("Dana", None)]
-    ):
-        made[name], _ = seeding.visitor(
-            services, name, T0 + timedelta(minutes=minute), remark=remark
-        )
-    return made["Carla Diaz"]
+    conversation, _ = seeding.visitor(services, "Carla Diaz", T0, remark="Carla (wholesale)")
+    at = T0 + timedelta(minutes=2)
+    seeding.visitor(services, "Carl Berg", T0 + timedelta(minutes=1), remark="Carl")
+    seeding.visitor(services, "Dana", at, email="dana@example.com", phone="+442079460958")
+    return conversation
 
 
 def names(page: Page) -> Locator:
