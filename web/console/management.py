@@ -37,10 +37,15 @@ in_navigation("console.management", _l("Conversation management"))
 def management(session: Session, member: Member) -> ResponseReturnValue:
     """The dashboard and the ongoing and ended lists under the agent and day filters."""
     given = {key: request.args.get(key, "").strip() for key in ("agent", "from", "to")}
-    members = agents(session, member)
-    if not member.can(VIEW_ALL):
+    members, view_all = agents(session, member), member.can(VIEW_ALL)
+    if not view_all:
         given["agent"] = str(member.id)  # their own are all they see: say so in the filter
-    context: dict[str, Any] = {"given": given, "members": members, "errors": {}}
+    context: dict[str, Any] = {
+        "given": given,
+        "members": members,
+        "view_all": view_all,
+        "errors": {},
+    }
     template = "console/management_body.html" if wants_fragment() else "console/management.html"
     try:
         filters = _filters(given)
