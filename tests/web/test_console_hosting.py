@@ -138,7 +138,7 @@ def test_an_agent_without_view_all_switches_only_their_own(
 
     assert answer.status_code == 404
     refused = answer.get_data(as_text=True)
-    assert "no longer yours to see" in refused
+    assert "This is no longer here: reload the page." in refused
     assert re.search(rf'value="{seeded["Carla"]}"[^>]*checked', refused)  # her choice stays
     assert all(hosting(services).values())  # nothing changed, not even her own
 

@@ -1,14 +1,27 @@
 """The agent console: server-rendered pages (Jinja, htmx) on the same chat services as the API.
 
-Each page is a module that adds its routes to `blueprint`; importing them here registers them,
-in the order the navigation bar lists them.
+Each page is a module that adds its routes to `blueprint` and its entry to the navigation bar
+(`in_navigation`); importing them here registers them.
 """
 
-from web.console import errors, hosting, inbox, live, management, people, signin
+from web.console import (
+    analytics,
+    errors,
+    hosting,
+    inbox,
+    live,
+    management,
+    people,
+    settings,
+    settings_messenger,
+    settings_team,
+    signin,
+)
 from web.console.base import blueprint
 from web.console.i18n import install_babel
 
 __all__ = [
+    "analytics",
     "blueprint",
     "errors",
     "hosting",
@@ -17,5 +30,8 @@ __all__ = [
     "live",
     "management",
     "people",
+    "settings",
+    "settings_messenger",
+    "settings_team",
     "signin",
 ]

@@ -24,7 +24,7 @@ from web.services import services
 
 PAGE_SIZE = 50
 
-in_navigation("console.hosting", _l("Bot hosting"))
+in_navigation("console.hosting", _l("Bot hosting"), place=50)
 
 
 @blueprint.get("/bot-hosting")

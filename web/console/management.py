@@ -29,7 +29,7 @@ _UNITS = (86400, 3600, 60, 1)  # a day, an hour, a minute, a second
 # the form's field at fault; "page" for the rest (a cursor from an old link)
 _FIELDS = {"received_from": "from", "received_to": "to", "assignee_id": "agent"}
 
-in_navigation("console.management", _l("Conversation management"))
+in_navigation("console.management", _l("Conversation management"), place=40)
 
 
 @blueprint.get("/management")

@@ -20,7 +20,7 @@ from web.console.messages import error_text
 PAGE_SIZE = 50
 FILTERS = ("search", "remark", "exact")  # exact=1: the remark name is the whole remark name
 
-in_navigation("console.people", _l("Contacts"))
+in_navigation("console.people", _l("Contacts"), place=30)
 
 
 @blueprint.get("/people")
