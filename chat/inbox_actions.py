@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from channels.messenger.window import WindowClosed, agent_terms
@@ -221,13 +221,23 @@ def _tags(field_name: str, raw: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(clean_tag(field_name, tag) for tag in raw))
 
 
+def all_assigned_changes(session: Session, actor: Member, *, on: bool) -> int:
+    """How many conversations `set_hosting(all_assigned=True, on=on)` would change now."""
+    query = select(func.count()).select_from(Conversation)
+    return session.scalar(query.where(*_ongoing_assigned(actor), Conversation.hosting != on)) or 0
+
+
 def _assigned(session: Session, actor: Member) -> list[Conversation]:
-    query = select(Conversation).where(
+    query = select(Conversation).where(*_ongoing_assigned(actor))
+    return list(session.scalars(query.order_by(Conversation.id).with_for_update()))
+
+
+def _ongoing_assigned(actor: Member) -> tuple[ColumnElement[bool], ...]:
+    return (
         visible_conversations(actor),
         Conversation.assignee_id.is_not(None),
         Conversation.status == "ongoing",
     )
-    return list(session.scalars(query.order_by(Conversation.id).with_for_update()))
 
 
 def _listed(session: Session, actor: Member, raw_ids: Sequence[object]) -> list[Conversation]:

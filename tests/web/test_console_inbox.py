@@ -168,7 +168,7 @@ def test_older_conversations_are_a_page_further_and_a_foreign_cursor_is_explaine
     second = text_of(client, older.group(1).replace("&amp;", "&"))
     assert names(second) == ["Eve", "Dan the VIP", "Carla"]
     bad = text_of(client, "/inbox?tab=all&cursor=nonsense")
-    assert "This link to older conversations is out of date" in bad
+    assert "This page link is out of date: start again from the first page." in bad
     assert len(names(bad)) == 50
 
 

@@ -34,9 +34,11 @@ TEXTS: dict[str, LazyString] = {
     ),
     "invalid_page_id": _l("A Page ID is the Page's number, up to 64 digits."),
     "invalid_access_token": _l("Paste the Page access token: printable characters, no spaces."),
-    "invalid_cursor": _l(
-        "This link to older conversations is out of date: here are the newest instead."
-    ),
+    "invalid_date": _l("Give a date such as 2026-12-01."),
+    "invalid_received_to": _l("The last day is before the first day."),
+    "invalid_assignee_id": _l("Choose an agent from the list."),
+    "invalid_cursor": _l("This page link is out of date: start again from the first page."),
+    "invalid_conversation_ids": _l("Select at least one conversation."),
 }
 
 
