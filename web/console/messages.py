@@ -10,8 +10,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from chat.contacts import REMARK_NAME_MAX
 from chat.errors import ChatError
+from chat.inbox_actions import REPLY_MAX
 from chat.signin import PASSWORD_MAX, PASSWORD_MIN
+from chat.values import TAG_MAX
 
 TEXTS: dict[str, LazyString] = {
     "wrong_password": _l("This email and password do not match a member."),
@@ -20,6 +23,22 @@ TEXTS: dict[str, LazyString] = {
         "A password has %(min)s to %(max)s characters.", min=PASSWORD_MIN, max=PASSWORD_MAX
     ),
     "mismatch": _l("The two passwords differ."),
+    "forbidden": _l(
+        "You do not have the permission this needs; the workspace owner or an admin can grant it."
+    ),
+    "invalid_remark_name": _l("A remark name has at most %(max)s characters.", max=REMARK_NAME_MAX),
+    "invalid_phone": _l(
+        "This is not a phone number: write + and the country code, then the number"
+        " (such as +44 20 7946 0958)."
+    ),
+    "invalid_email": _l("This is not an email address: write it as name@example.com."),
+    "invalid_text": _l("A reply needs some text, at most %(max)s characters.", max=REPLY_MAX),
+    "window_closed": _l(
+        "Messenger's reply window has closed, so this reply was not sent: past 7 days a reply"
+        " needs one of the message tags this deployment allows."
+    ),
+    "invalid_add": _l("A tag has 1 to %(max)s characters.", max=TAG_MAX),
+    "invalid_assignee_id": _l("Choose a member of this workspace."),
 }
 
 
