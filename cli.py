@@ -12,12 +12,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 import redis
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import logs
 from channels.messenger.people import find_page
@@ -25,6 +27,7 @@ from channels.messenger.sync import PageSync, run_to_end, start_sync
 from chat.db import database_url, make_engine, session_factory, upgrade
 from chat.members import issue_token
 from chat.models import Member, SyncScope
+from chat.signin import issue_password_link
 from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler, action_locations
@@ -37,7 +40,7 @@ from engine.redis_server import connect
 from engine.store import RedisStore
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
-from server import build_services
+from server import build_services, password_url
 from serving import ServeError, ServeOptions
 from serving import serve as serve_until_stopped
 from settings import Settings, SettingsError
@@ -304,6 +307,26 @@ def members() -> None:
 @click.argument("email")
 def member_token(email: str) -> None:
     """Issue a new API token for the member with EMAIL (an owner who lost theirs, say)."""
+    with _member(email) as (session, member):
+        token = issue_token(session, member)
+    click.echo(f"A new API token for {member.email} ({member.role}), shown only this once:")
+    click.echo(token)
+
+
+@members.command(name="password-link")
+@click.argument("email")
+def member_password_link(email: str) -> None:
+    """A one-time link for the member with EMAIL to set a new console password."""
+    settings = _settings()
+    with _member(email) as (session, member):
+        link = issue_password_link(session, member, datetime.now(UTC))
+    click.echo(f"{member.email} sets a new console password at (valid for 7 days, once):")
+    click.echo(password_url(settings, link))
+
+
+@contextlib.contextmanager
+def _member(email: str) -> Iterator[tuple[Session, Member]]:
+    """A transaction on the server's database and the member with `email` in it."""
     settings = _settings()
     url = database_url(settings.database_url, settings.data_dir.resolve())
     upgrade(url)
@@ -314,11 +337,9 @@ def member_token(email: str) -> None:
             member = session.scalars(select(Member).where(Member.email == address)).first()
             if member is None:
                 raise click.ClickException(f"no member has the email {email}")
-            token = issue_token(session, member)
+            yield session, member
     finally:
         database.dispose()
-    click.echo(f"A new API token for {member.email} ({member.role}), shown only this once:")
-    click.echo(token)
 
 
 @main.group()

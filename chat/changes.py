@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import redis
+from redis.client import PubSub
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,16 +60,16 @@ class ChangeFeed:
             log.warning("live notices not sent: %s", err)
 
     def listen(self, workspace_id: int, seconds: float) -> Iterator[dict[str, Any] | None]:
-        """The workspace's notices for `seconds`; None about once a second when there is none."""
+        """The workspace's notices for `seconds`; None about once a second when there is none.
+
+        It subscribes at once, so a Redis that does not answer raises here, not later."""
         pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:
             pubsub.subscribe(channel(workspace_id))
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline:
-                message = pubsub.get_message(timeout=1.0)
-                yield orjson.loads(message["data"]) if message else None
-        finally:
+        except redis.RedisError:
             pubsub.close()
+            raise
+        return _notices(pubsub, seconds)
 
     def _after_commit(self, session: Session) -> None:
         changes = session.info.pop(_PENDING, None)
@@ -79,6 +80,16 @@ class ChangeFeed:
 def channel(workspace_id: int) -> str:
     """The pub/sub channel of a workspace's notices."""
     return f"parley:changes:{workspace_id}"
+
+
+def _notices(pubsub: PubSub, seconds: float) -> Iterator[dict[str, Any] | None]:
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=1.0)
+            yield orjson.loads(message["data"]) if message else None
+    finally:
+        pubsub.close()
 
 
 def _collect(session: Session, _context: object) -> None:

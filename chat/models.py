@@ -12,6 +12,7 @@ Every constraint and index has a name (see NAMING), so later migrations can refe
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -63,6 +64,11 @@ NAMING = {
 # 64-bit ids on PostgreSQL; SQLite only auto-increments a column declared exactly INTEGER.
 ID = BigInteger().with_variant(Integer(), "sqlite")
 JSON_LIST = JSON().with_variant(JSONB(), "postgresql")
+
+
+def holds(role: str, permissions: Collection[str], permission: str) -> bool:
+    """Whether a member of `role` with `permissions` listed holds `permission`."""
+    return role in ALL_PERMISSIONS_ROLES or permission in permissions
 
 
 def utcnow() -> datetime:
@@ -134,7 +140,7 @@ class Member(Base):
 
     def can(self, permission: str) -> bool:
         """Whether the member holds `permission`, listed or through the role."""
-        return self.role in ALL_PERMISSIONS_ROLES or permission in self.permissions
+        return holds(self.role, self.permissions, permission)
 
 
 class ApiToken(Base):

@@ -151,7 +151,7 @@ class NotificationSender:
             .order_by(Message.id.desc())
             .limit(LAST_MESSAGES)
         ).all()
-        link = f"{self.public_url.rstrip('/')}/conversations/{conversation.id}"
+        link = f"{self.public_url.rstrip('/')}/inbox/{conversation.id}"  # the console's page
         subject, text, body = waiting_email(name, minutes, list(reversed(recent)), link)
         return _Email(
             notification.id, notification.attempts, notification.email, subject, text, body

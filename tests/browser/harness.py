@@ -3,13 +3,21 @@ it looks."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from flask import Flask
 from playwright.sync_api import Page
+from sqlalchemy import select
+
+from chat.members import add_member as add_member_to
+from chat.members import create_workspace
+from chat.models import Member, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "console"
@@ -54,3 +62,48 @@ def screenshot(page: Page, name: str, folder: Path = SCREENSHOTS) -> Path | None
     path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=True)
     return path
+
+
+PASSWORD = "correct horse battery"  # every member the browser tests make signs in with it
+OWNER = "owner@example.com"
+
+
+def add_member(
+    app: Flask,
+    email: str,
+    name: str,
+    role: str = "agent",
+    permissions: Sequence[str] = (),
+) -> int:
+    """A member of the workspace (made with its owner on first use) with PASSWORD; their id."""
+    services = app.extensions["parley"]
+    with services.sessions.begin() as session:
+        workspace = session.scalars(select(Workspace)).first()
+        if workspace is None:
+            workspace, owner, _ = create_workspace(session, "Acme", OWNER, "Olga Owner")
+            _give_password(owner)
+        if role == "owner":
+            member = session.scalars(select(Member).where(Member.role == "owner")).one()
+        else:
+            member = add_member_to(session, workspace, email, name, role, permissions)
+            _give_password(member)
+        return int(member.id)
+
+
+def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Sign in on the console's sign-in page, as a member would, and land on the inbox."""
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/inbox**")
+
+
+def _give_password(member: Member) -> None:
+    member.password_hash = _password_hash()
+
+
+@functools.cache
+def _password_hash() -> str:
+    """PASSWORD hashed once per test session: Argon2id takes its time on purpose."""
+    return str(PasswordHasher().hash(PASSWORD))

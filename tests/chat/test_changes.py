@@ -34,7 +34,7 @@ def heard(
 ) -> list[dict[str, Any] | None]:
     """The notices the workspace's channel carries while `action()` runs (then 2 s of quiet)."""
     listening = feed.listen(workspace_id, seconds=5)
-    next(listening)  # subscribed now
+    next(listening)  # nothing yet
     action()
     quiet = itertools.takewhile(lambda notice: notice is not None, listening)
     return list(quiet)

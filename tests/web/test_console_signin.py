@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from cli import main
 from server import first_start
 
 PASSWORD = "correct horse battery"
@@ -120,3 +122,15 @@ def test_signing_out_ends_the_session_for_good(app: Flask, client: FlaskClient, 
     thief = app.test_client()
     thief.set_cookie("parley_session", stolen.value)
     assert thief.get("/inbox").status_code == 302
+
+
+def test_parley_members_password_link_gives_a_member_a_new_link(
+    app: Flask, client: FlaskClient, link: str, cli_runner: CliRunner
+) -> None:
+    settings = app.extensions["parley"].settings
+    env = {"DATABASE_URL": settings.database_url, "PARLEY_DATA_DIR": str(settings.data_dir)}
+    result = cli_runner.invoke(main, ["members", "password-link", "Owner@Example.com"], env=env)
+    assert result.exit_code == 0, result.output
+    fresh = result.output.splitlines()[-1].removeprefix("http://127.0.0.1:8000")
+    set_password(client, fresh, "another good password")
+    assert client.get("/inbox").status_code == 200

@@ -17,6 +17,7 @@ import functools
 import hmac
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Concatenate, ParamSpec
 
 from flask import (
@@ -36,7 +37,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from chat.errors import Unauthenticated
-from chat.models import Member
+from chat.models import Member, holds
 from chat.signin import SESSION_LIFETIME, signed_in_member
 from web.console.i18n import LANGUAGES, choose_language, html_lang
 from web.services import services
@@ -73,10 +74,41 @@ def console_page(
                 member = signed_in_member(session, token, services().now())
             except Unauthenticated:
                 return to_sign_in()
-            g.parley_member = member  # the page's language is the member's
+            g.parley_member = SignedIn.of(member)  # for the layout and the page's language
             return handler(session, member, *args, **kwargs)
 
     return wrapper
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who is signed in, as the layout shows them: a copy that outlives the transaction (an
+    error page renders after its rollback)."""
+
+    id: int
+    workspace_id: int
+    name: str
+    email: str
+    role: str
+    permissions: frozenset[str]
+    language: str | None
+
+    @classmethod
+    def of(cls, member: Member) -> SignedIn:
+        """The copy of `member`."""
+        return cls(
+            member.id,
+            member.workspace_id,
+            member.name,
+            member.email,
+            member.role,
+            frozenset(member.permissions),
+            member.language,
+        )
+
+    def can(self, permission: str) -> bool:
+        """Whether they hold `permission` (as `Member.can`)."""
+        return holds(self.role, self.permissions, permission)
 
 
 def to_sign_in() -> ResponseReturnValue:

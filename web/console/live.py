@@ -10,13 +10,13 @@ held by a tab that went away; a comment line every HEARTBEAT seconds finds such 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 from flask import Response
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from chat.changes import ChangeFeed
 from chat.models import Member
 from web.console.base import blueprint, console_page
 from web.services import services
@@ -29,15 +29,15 @@ HEARTBEAT = 15  # quiet seconds between two comment lines
 @console_page
 def live(_session: Session, member: Member) -> ResponseReturnValue:
     """The signed-in member's workspace's notices, for LIVE_SECONDS."""
-    stream = _events(services().changes, member.workspace_id)
+    stream = _events(services().changes.listen(member.workspace_id, LIVE_SECONDS))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # nginx: do not buffer
     return Response(stream, mimetype="text/event-stream", headers=headers)
 
 
-def _events(feed: ChangeFeed, workspace_id: int) -> Iterator[bytes]:
+def _events(notices: Iterator[dict[str, Any] | None]) -> Iterator[bytes]:
     yield b"retry: 2000\n\n"  # reconnect soon after a stream ends
     quiet = 0
-    for notice in feed.listen(workspace_id, LIVE_SECONDS):
+    for notice in notices:
         if notice is None:
             quiet += 1
             if quiet >= HEARTBEAT:

@@ -1,0 +1,65 @@
+"""Errors on console pages are words in the agent's language, never JSON or a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from chat.members import create_workspace
+from chat.signin import issue_password_link, sign_in, use_password_link
+from engine.redis_server import EmbeddedRedis
+from server import create_app
+from settings import Settings
+
+
+def test_a_form_posted_without_its_csrf_value_gets_a_page_saying_to_reload(
+    client: FlaskClient,
+) -> None:
+    answer = client.post("/signin", data={"email": "a@example.com", "password": "x" * 12})
+    assert answer.status_code == 403
+    assert answer.mimetype == "text/html"
+    assert "This form is out of date: reload the page and try again." in answer.text
+
+
+def test_htmx_gets_the_error_as_a_fragment_in_chinese(client: FlaskClient) -> None:
+    answer = client.post("/signout", headers={"HX-Request": "true", "Accept-Language": "zh-CN"})
+    assert answer.status_code == 403
+    assert answer.text.startswith('<p class="error" role="alert">此表单已过期')
+    assert "<html" not in answer.text
+
+
+def test_live_notices_with_redis_away_answer_503_with_retry_after(
+    tmp_path: Path, flows_dir: Path, db_url: str
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="parley-console-", dir="/tmp"))  # a short socket path
+    redis_server = EmbeddedRedis(folder)
+    redis_server.start()
+    try:
+        settings = Settings(
+            redis_url=redis_server.url, database_url=db_url, data_dir=tmp_path, flows_dir=flows_dir
+        )
+        app = create_app(settings)
+        services = app.extensions["parley"]
+        with services.sessions.begin() as session:
+            _, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+            use_password_link(
+                session,
+                issue_password_link(session, owner, services.now()),
+                "x" * 12,
+                services.now(),
+            )
+            _, token = sign_in(session, "owner@example.com", "x" * 12, services.now())
+        client = app.test_client()
+        client.set_cookie("parley_session", token)
+        redis_server.stop()
+        answer = client.get("/live")
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "5"
+        assert "Parley cannot reach its data at the moment; try again shortly." in answer.text
+        services.close()
+    finally:
+        redis_server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

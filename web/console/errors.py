@@ -1,0 +1,57 @@
+"""Errors on console pages: a page (or, for htmx, a fragment) in the agent's language.
+
+The JSON API answers errors as JSON (web/errors.py); a person in the console gets the same
+error as words: what went wrong, in their language, never a traceback. Redis or the database
+away is a 503 with Retry-After, as in the API.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Response, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from chat.errors import ChatError
+from web.console.base import blueprint, page
+from web.console.messages import error_text
+from web.errors import RETRY_AFTER
+
+log = logging.getLogger(__name__)
+
+
+def error_page(status: int, message: str) -> Response:
+    """The error as a whole page, or as a fragment when htmx asked for part of one."""
+    template = "console/error_fragment.html" if request.headers.get("HX-Request") else None
+    return page(template or "console/error.html", status, code=status, message=message)
+
+
+@blueprint.errorhandler(ChatError)
+def chat_error(err: ChatError) -> Response:
+    """A refusal of the chat layer, in the agent's words."""
+    return error_page(err.status, error_text(err))
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(err: HTTPException) -> Response:
+    """Not found, a stale form (CSRF) and the like."""
+    status = err.code or 500
+    texts = {
+        403: _("This form is out of date: reload the page and try again."),
+        404: _("There is nothing here: the page may have moved, or you may not see it."),
+    }
+    return error_page(status, texts.get(status, err.description or err.name))
+
+
+@blueprint.errorhandler(redis.ConnectionError)
+@blueprint.errorhandler(redis.TimeoutError)
+@blueprint.errorhandler(OperationalError)
+def unavailable(err: Exception) -> Response:
+    """Redis or the database does not answer: try again shortly."""
+    log.warning("a console page could not be served: %s", err)
+    response = error_page(503, _("Parley cannot reach its data at the moment; try again shortly."))
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
