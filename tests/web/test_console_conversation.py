@@ -162,6 +162,19 @@ def test_within_24_hours_the_window_is_open_and_the_reply_waits_to_be_sent(
     assert "Waiting to be sent" in messages
 
 
+def test_from_24_hours_to_7_days_replies_go_out_as_a_human_agent_s_without_a_picker(
+    owner: FlaskClient, services: Services
+) -> None:
+    conversation_id = messenger_conversation(services, services.now() - timedelta(days=2))
+    page = text_of(owner.get(f"/inbox/{conversation_id}").get_data(as_text=True))
+    assert "The 24-hour reply window closed at" in page
+    assert "your replies go out tagged as a human agent's" in page.replace("&#39;", "'")
+    assert "Message tag" not in page
+    owner.post(f"/inbox/{conversation_id}/reply", data={"text": "Sorry for the wait"}, headers=HTMX)
+    messages = text_of(owner.get(f"/inbox/{conversation_id}/messages").get_data(as_text=True))
+    assert "Tag: Human agent" in messages
+
+
 def test_past_7_days_without_allowed_tags_the_reply_is_refused_in_words(
     owner: FlaskClient, services: Services
 ) -> None:

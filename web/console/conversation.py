@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Response, request, url_for
 from flask.typing import ResponseReturnValue
@@ -222,7 +223,7 @@ def _view(session: Session, member: Member, conversation_id: int) -> View:
     return View(row, found, found.contact, members, shown, now)
 
 
-def _context(found: View) -> dict[str, object]:
+def _context(found: View) -> dict[str, Any]:  # Any: page() takes them as keywords
     return {
         "base": url_for("console.conversation", conversation_id=found.row.id),
         "view": found,
