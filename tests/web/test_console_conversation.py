@@ -175,6 +175,33 @@ def test_from_24_hours_to_7_days_replies_go_out_as_a_human_agent_s_without_a_pic
     assert "Tag: Human agent" in messages
 
 
+def test_off_platform_replies_system_messages_and_failed_sends_are_marked(
+    owner: FlaskClient, services: Services
+) -> None:
+    now = services.now()
+    conversation_id = messenger_conversation(services, now - timedelta(hours=2))
+    with services.sessions.begin() as session:
+        conversation = session.get_one(Conversation, conversation_id)
+        record_message(
+            session,
+            conversation,
+            sender="agent",
+            text="From the Page inbox",
+            at=now,
+            off_platform=True,
+            channel_message_id="m_page",
+        )
+        record_message(session, conversation, sender="system", text="Assigned by a rule", at=now)
+        failed = record_message(session, conversation, sender="bot", text="Hi!", at=now).message
+        failed.delivery, failed.delivery_error = "failed", "graph_error: (#551) unavailable"
+    html = owner.get(f"/inbox/{conversation_id}/messages").get_data(as_text=True)
+    outside = re.search(r'<li [^>]*class="message from-agent off-platform".*?</li>', html, re.S)
+    assert outside is not None
+    assert "Agent" in outside.group() and "Sent outside Parley" in outside.group()
+    assert "System" in text_of(html)
+    assert "Failed" in html and "(#551) unavailable" in html
+
+
 def test_past_7_days_without_allowed_tags_the_reply_is_refused_in_words(
     owner: FlaskClient, services: Services
 ) -> None:
