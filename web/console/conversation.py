@@ -33,7 +33,6 @@ from web.console.base import blueprint, console_page, page
 from web.console.messages import error_text
 from web.services import services
 
-PARTS = ("header", "messages", "reply", "actions", "customer")
 CONTACT_FIELDS = {
     "remark_name": _l("Remark name"),
     "phone": _l("Phone"),
