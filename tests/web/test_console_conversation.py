@@ -283,7 +283,7 @@ def test_an_agent_without_the_permission_sees_no_tag_control_and_a_forced_one_is
     assert 'id="edit-remark_name"' not in page
     forced = agent.post(f"/inbox/{conversation_id}/tags", data={"add": "vip"}, headers=HTMX)
     assert forced.status_code == 403
-    assert "You do not have the permission this needs" in forced.get_data(as_text=True)
+    assert "You may not do this: ask the workspace owner or an admin." in forced.get_data(as_text=True)
 
 
 def test_the_remark_name_phone_and_email_are_edited_inline(owner: FlaskClient) -> None:
@@ -309,7 +309,7 @@ def test_the_remark_name_phone_and_email_are_edited_inline(owner: FlaskClient) -
     ("field", "value", "message"),
     [
         ("phone", "12345", "This is not a phone number: write + and the country code"),
-        ("email", "wanda@", "This is not an email address"),
+        ("email", "wanda@", "Give a valid email address."),
         ("remark_name", "x" * 101, "A remark name has at most 100 characters."),
     ],
 )

@@ -1,11 +1,33 @@
 """The agent console: server-rendered pages (Jinja, htmx) on the same chat services as the API.
 
-Each page is a module that adds its routes to `blueprint`; importing them here registers them,
-in the order the navigation bar lists them.
+Each page is a module that adds its routes to `blueprint` and its entry to the navigation bar
+(`in_navigation`); importing them here registers them.
 """
 
-from web.console import conversation, errors, inbox, live, signin
+from web.console import (
+    analytics,
+    conversation,
+    errors,
+    inbox,
+    live,
+    settings,
+    settings_messenger,
+    settings_team,
+    signin,
+)
 from web.console.base import blueprint
 from web.console.i18n import install_babel
 
-__all__ = ["blueprint", "conversation", "errors", "inbox", "install_babel", "live", "signin"]
+__all__ = [
+    "analytics",
+    "blueprint",
+    "conversation",
+    "errors",
+    "inbox",
+    "install_babel",
+    "live",
+    "settings",
+    "settings_messenger",
+    "settings_team",
+    "signin",
+]

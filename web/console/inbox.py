@@ -10,7 +10,7 @@ from chat.inbox import list_conversations
 from chat.models import Member
 from web.console.base import blueprint, console_page, in_navigation, page
 
-in_navigation("console.inbox", _l("Inbox"))
+in_navigation("console.inbox", _l("Inbox"), place=10)
 
 
 @blueprint.get("/inbox")
