@@ -37,6 +37,9 @@ TEXTS: dict[str, LazyString] = {
     ),
     "invalid_page_id": _l("A Page ID is the Page's number, up to 64 digits."),
     "invalid_access_token": _l("Paste the Page access token: printable characters, no spaces."),
+    "invalid_cursor": _l(
+        "This link to older conversations is out of date: here are the newest instead."
+    ),
     "invalid_remark_name": _l("A remark name has at most %(max)s characters.", max=REMARK_NAME_MAX),
     "invalid_phone": _l(
         "This is not a phone number: write + and the country code, then the number"
