@@ -6,6 +6,7 @@ Each page is a module that adds its routes to `blueprint` and its entry to the n
 
 from web.console import (
     analytics,
+    conversation,
     errors,
     hosting,
     inbox,
@@ -23,6 +24,7 @@ from web.console.i18n import install_babel
 __all__ = [
     "analytics",
     "blueprint",
+    "conversation",
     "errors",
     "hosting",
     "inbox",

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, request, stream_with_context, url_for
+from flask import Response, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
-from werkzeug.routing import BuildError
 
 from chat.flow_visitors import conversation_names
 from chat.models import Member
@@ -29,7 +28,7 @@ from dsl.compiler import CompiledFlow
 from engine.errors import InvalidInput
 from engine.metrics import Funnel
 from engine.store import STATUSES
-from web.console.base import blueprint, console_page, in_navigation, page
+from web.console.base import blueprint, console_page, conversation_url, in_navigation, page
 from web.console.errors import error_page
 from web.services import services
 
@@ -282,14 +281,6 @@ def visitor_rows(session: Session, member: Member, rows: list[dict[str, Any]]) -
         )
         for row in rows
     ]
-
-
-def conversation_url(conversation_id: str) -> str:
-    """A conversation's own page (the inbox's conversation view)."""
-    try:
-        return url_for("console.conversation", conversation_id=int(conversation_id))
-    except BuildError:  # the conversation page is not part of this build yet
-        return f"/inbox/{conversation_id}"
 
 
 def _status() -> str | None:

@@ -185,6 +185,11 @@ class NavEntry(NamedTuple):
     permission: str | None
 
 
+def conversation_url(conversation_id: int | str) -> str:
+    """A conversation's own page in the console."""
+    return url_for("console.conversation", conversation_id=int(conversation_id))
+
+
 def in_navigation(
     endpoint: str, label: LazyString, place: int, permission: str | None = None
 ) -> None:
@@ -198,6 +203,7 @@ def console_context() -> dict[str, object]:
     """What every console template may use: CSRF, the signed-in member, language, navigation."""
     language = choose_language()
     return {
+        "conversation_url": conversation_url,
         "csrf_field": csrf_field,
         "csrf_token": csrf_token,
         "me": g.get("parley_member"),

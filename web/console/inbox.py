@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, request, url_for
+from flask import request
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, format_timedelta
 from flask_babel import gettext as _
@@ -49,13 +49,6 @@ def inbox_rows_part(session: Session, member: Member) -> ResponseReturnValue:
     return page("console/inbox_rows.html", 200, **_view(session, member))
 
 
-def conversation_url(conversation_id: int) -> str:
-    """A conversation's own page (the conversation page's endpoint, once it is registered)."""
-    if "console.conversation" in current_app.view_functions:
-        return url_for("console.conversation", conversation_id=conversation_id)
-    return f"/inbox/{conversation_id}"
-
-
 def _view(session: Session, member: Member) -> dict[str, object]:
     status = request.args.get("status", "ongoing")
     if status not in STATUSES:
@@ -74,7 +67,6 @@ def _view(session: Session, member: Member) -> dict[str, object]:
         "status_labels": STATUS_LABELS,
         "tab_keys": TAB_KEYS,
         "status_key": STATUS_KEY,
-        "conversation_url": conversation_url,
         "ago": lambda iso: _ago(datetime.fromisoformat(iso), now),
         "exact": lambda iso: format_datetime(datetime.fromisoformat(iso), "medium"),
     }

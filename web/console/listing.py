@@ -22,11 +22,6 @@ from web.console.base import page
 CHANNELS: dict[str, LazyString] = {"widget": _l("Website widget"), "messenger": _l("Messenger")}
 
 
-def conversation_url(conversation_id: int) -> str:
-    """The conversation's own page (endpoint console.conversation, on the conversation page)."""
-    return f"/inbox/{conversation_id}"
-
-
 def utc_time(at: datetime | str) -> str:
     """`at` (or its ISO 8601 text, as chat rows hold times) to the minute, in UTC."""
     moment = datetime.fromisoformat(at) if isinstance(at, str) else at
@@ -48,7 +43,6 @@ def listing_page(template: str, status: int = 200, **context: Any) -> Response:
     return page(
         template,
         status,
-        conversation_url=conversation_url,
         utc_time=utc_time,
         channels=CHANNELS,
         fragment=wants_fragment(),

@@ -10,8 +10,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from chat.contacts import REMARK_NAME_MAX
 from chat.errors import ChatError
+from chat.inbox_actions import REPLY_MAX
 from chat.signin import PASSWORD_MAX, PASSWORD_MIN
+from chat.values import TAG_MAX
 from web.notifications import MAX_WAIT_MINUTES
 
 TEXTS: dict[str, LazyString] = {
@@ -36,9 +39,20 @@ TEXTS: dict[str, LazyString] = {
     "invalid_access_token": _l("Paste the Page access token: printable characters, no spaces."),
     "invalid_date": _l("Give a date such as 2026-12-01."),
     "invalid_received_to": _l("The last day is before the first day."),
-    "invalid_assignee_id": _l("Choose an agent from the list."),
     "invalid_cursor": _l("This page link is out of date: start again from the first page."),
     "invalid_conversation_ids": _l("Select at least one conversation."),
+    "invalid_remark_name": _l("A remark name has at most %(max)s characters.", max=REMARK_NAME_MAX),
+    "invalid_phone": _l(
+        "This is not a phone number: write + and the country code, then the number"
+        " (such as +44 20 7946 0958)."
+    ),
+    "invalid_text": _l("A reply needs some text, at most %(max)s characters.", max=REPLY_MAX),
+    "window_closed": _l(
+        "Messenger's reply window has closed, so this reply was not sent: past 7 days a reply"
+        " needs one of the message tags this deployment allows."
+    ),
+    "invalid_add": _l("A tag has 1 to %(max)s characters.", max=TAG_MAX),
+    "invalid_assignee_id": _l("Choose a member of this workspace."),
 }
 
 
