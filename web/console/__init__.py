@@ -4,8 +4,8 @@ Each page is a module that adds its routes to `blueprint`; importing them here r
 in the order the navigation bar lists them.
 """
 
-from web.console import errors, inbox, live, signin
+from web.console import errors, inbox, live, signin, widget_script
 from web.console.base import blueprint
 from web.console.i18n import install_babel
 
-__all__ = ["blueprint", "errors", "inbox", "install_babel", "live", "signin"]
+__all__ = ["blueprint", "errors", "inbox", "install_babel", "live", "signin", "widget_script"]
