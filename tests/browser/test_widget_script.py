@@ -7,8 +7,10 @@ happens when a test moves that clock (`poll`), never by waiting.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, expect
 
 from chat.members import create_workspace
+from chat.models import Conversation
 from engine.ports import ManualClock
 from tests.browser.harness import check_accessibility, screenshot
 from web.services import Services
@@ -200,3 +203,67 @@ def test_a_chinese_visitor_reads_the_widget_in_chinese(visitor: Page) -> None:
     expect(dialog.get_by_role("button", name="发送")).to_be_visible()
     expect(dialog.get_by_role("button", name="关闭对话")).to_be_visible()
     check_accessibility(visitor)
+
+
+def website(script_src: str, attributes: str = "") -> str:
+    """A website's page with the snippet in it, as its owner would paste it."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>'
+        f'<script src="{script_src}" {attributes} defer></script></head>'
+        "<body><main><h1>Shop</h1></main></body></html>"
+    )
+
+
+def test_a_website_may_tell_the_widget_its_visitors_name(
+    page: Page, live_server: str, live_app: Flask, settle: Callable[[], None]
+) -> None:
+    shop = f"{live_server}/shop"  # a page of Parley's own origin that Parley does not serve
+    snippet = website("/widget.js", 'data-parley-name="Ben Visitor"')
+    page.route(shop, lambda route: route.fulfill(content_type="text/html", body=snippet))
+    page.goto(shop)
+
+    start = open_widget(page)
+
+    with live_app.extensions["parley"].sessions() as session:
+        conversation = session.get(Conversation, start.json()["conversation_id"])
+        assert conversation is not None
+        assert conversation.contact.name == "Ben Visitor"
+    expect(page.get_by_role("dialog", name="Chat with us")).to_be_visible()
+
+
+@pytest.fixture
+def other_origin(live_server: str) -> Iterator[str]:
+    """A website at another origin (another loopback port) whose page embeds the widget."""
+    body = website(f"{live_server}/widget.js").encode()
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_on_another_origin_without_cors_the_widget_says_the_chat_is_unavailable(
+    page: Page, other_origin: str, settle: Callable[[], None]
+) -> None:
+    page.goto(other_origin)
+
+    page.get_by_role("button", name="Chat with us").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "The chat is not available right now. Please try again later."
+    )

@@ -206,6 +206,7 @@
       this.timer = null;
       this.reading = false;
       this.readAgain = false;
+      this.starting = null;
       this.launcher.addEventListener("click", () => (this.panel.hidden ? this.open() : this.close()));
       root.querySelector(".close").addEventListener("click", () => this.close());
       this.panel.addEventListener("keydown", (event) => {
@@ -223,6 +224,7 @@
       this.panel.hidden = false;
       this.launcher.setAttribute("aria-expanded", "true");
       this.input.focus();
+      this.say("");
       if (this.conversation === null) {
         try {
           await this.start();
@@ -243,8 +245,14 @@
       this.launcher.focus();
     }
 
+    /** Start or resume the conversation, one call at a time (two quick clicks: one visitor). */
+    start() {
+      if (!this.starting) this.starting = this.begin().finally(() => (this.starting = null));
+      return this.starting;
+    }
+
     /** The visitor's ongoing conversation (a new visitor, or an unknown token, starts anew). */
-    async start() {
+    async begin() {
       let answer;
       try {
         answer = await call("POST", "", tokens.get() ? { visitor_token: tokens.get() } : { name: NAME });
