@@ -323,8 +323,9 @@
         this.delay = Math.min(this.delay * 2, POLL_SLOWEST); // Parley away: ask less often
       }
       this.reading = false;
-      if (this.panel.hidden) return;
-      if (this.readAgain) {
+      if (this.panel.hidden) {
+        this.readAgain = false; // reading starts again when the panel opens
+      } else if (this.readAgain) {
         this.readAgain = false;
         this.read();
       } else {
