@@ -46,7 +46,7 @@ from web.services import Services
 def create_app(config: Settings | None = None, clock: Clock | None = None) -> Flask:
     """The Flask app, with Redis, the engine and the flows wired in."""
     settings = config or Settings.from_env()
-    app = Flask("parley", static_folder=None)  # the console blueprint serves web/static
+    app = Flask("parley", static_folder=None)  # /static is the console's (web/static)
     app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
     app.extensions["parley"] = build_services(settings, clock or SystemClock())

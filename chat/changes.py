@@ -88,6 +88,8 @@ def _notices(pubsub: PubSub, seconds: float) -> Iterator[dict[str, Any] | None]:
         while time.monotonic() < deadline:
             message = pubsub.get_message(timeout=1.0)
             yield orjson.loads(message["data"]) if message else None
+    except redis.RedisError as err:  # Redis went away: end the stream, the page reconnects
+        log.info("a live stream ended early: %s", err)
     finally:
         pubsub.close()
 

@@ -29,6 +29,7 @@ from chat.models import (
     NotificationStatus,
     Workspace,
 )
+from chat.permissions import require
 
 RETRY_WAITS = (60, 300, 900, 3600)  # seconds before the 2nd to 5th attempt; then it failed
 # A notification claimed this long ago by a worker that never finished it (the process died
@@ -151,7 +152,7 @@ class NotificationSender:
             .order_by(Message.id.desc())
             .limit(LAST_MESSAGES)
         ).all()
-        link = f"{self.public_url.rstrip('/')}/conversations/{conversation.id}"
+        link = f"{self.public_url.rstrip('/')}/inbox/{conversation.id}"  # the console's page
         subject, text, body = waiting_email(name, minutes, list(reversed(recent)), link)
         return _Email(
             notification.id, notification.attempts, notification.email, subject, text, body
@@ -210,6 +211,23 @@ def waiting_email(name: str, minutes: int, messages: list[str], link: str) -> tu
         f'<ul>{items}</ul><p><a href="{html.escape(link)}">Open the conversation</a></p>'
     )
     return subject, text, body
+
+
+def change_notification_settings(
+    session: Session, member: Member, *, email: bool | None = None, after_minutes: int | None = None
+) -> Workspace:
+    """Switch the workspace's emails on or off, or change the waiting time; `settings.manage`.
+
+    The values are checked by the caller (the API's SETTINGS_BODY schema); None: unchanged.
+    """
+    require(member, "settings.manage")
+    workspace = session.get(Workspace, member.workspace_id)
+    assert workspace is not None  # members are deleted with their workspace
+    if email is not None:
+        workspace.notify_by_email = email
+    if after_minutes is not None:
+        workspace.notify_after_minutes = after_minutes
+    return workspace
 
 
 def notification_settings(workspace: Workspace) -> dict[str, Any]:

@@ -68,6 +68,17 @@ def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
+def _add(totals: dict[str, int], figures: dict[str, int]) -> None:
+    for name, value in figures.items():
+        totals[name] = totals.get(name, 0) + value
+
+
+def _funnel(flow_id: str, scope: str, totals: dict[str, int]) -> Funnel:
+    steps = {k[5:]: v for k, v in totals.items() if k.startswith("step:")}
+    plain = {k: v for k, v in totals.items() if not k.startswith("step:")}
+    return Funnel(flow_id, scope, steps=steps, **plain)
+
+
 class Metrics:
     """Reads funnels and per-visitor drill-downs."""
 
@@ -79,6 +90,35 @@ class Metrics:
         self, flow_id: str, days: Sequence[str] | None = None, version: str | None = None
     ) -> Funnel:
         """The flow's funnel over `days` (every day with figures when None)."""
+        scope = version or "all"
+        totals: dict[str, int] = {}
+        for counters in self._days(flow_id, days).values():
+            _add(totals, counters.get(scope, {}))
+        return _funnel(flow_id, scope, totals)
+
+    def daily(
+        self, flow_id: str, days: Sequence[str] | None = None, version: str | None = None
+    ) -> dict[str, Funnel]:
+        """The flow's funnel of each day, oldest first (every day with figures when None)."""
+        scope = version or "all"
+        return {
+            day: _funnel(flow_id, scope, counters.get(scope, {}))
+            for day, counters in self._days(flow_id, days).items()
+        }
+
+    def by_version(self, flow_id: str, days: Sequence[str] | None = None) -> dict[str, Funnel]:
+        """The funnel of each version with figures over `days`, by version."""
+        totals: dict[str, dict[str, int]] = {}
+        for counters in self._days(flow_id, days).values():
+            for scope, figures in counters.items():
+                if scope != "all":
+                    _add(totals.setdefault(scope, {}), figures)
+        return {scope: _funnel(flow_id, scope, totals[scope]) for scope in sorted(totals)}
+
+    def _days(
+        self, flow_id: str, days: Sequence[str] | None
+    ) -> dict[str, dict[str, dict[str, int]]]:
+        """Each day's counters, summed over the shards: day -> scope -> counter -> value."""
         shards = range(self.keys.shards)
         if days is None:
             pipe = self.redis.pipeline(transaction=False)
@@ -86,19 +126,19 @@ class Metrics:
                 pipe.smembers(self.keys.metric_days(shard, flow_id))
             days = sorted({as_text(day) for found in pipe.execute() for day in found})
         pipe = self.redis.pipeline(transaction=False)
-        for shard in shards:
-            for day in days:
+        for day in days:
+            for shard in shards:
                 pipe.hgetall(self.keys.metrics(shard, flow_id, day))
-        scope = version or "all"
-        totals: dict[str, int] = {}
-        for counters in pipe.execute():
-            for name, value in counters.items():
-                prefix, _, metric = as_text(name).partition(":")
-                if prefix == scope:
-                    totals[metric] = totals.get(metric, 0) + int(value)
-        steps = {k[5:]: v for k, v in totals.items() if k.startswith("step:")}
-        plain = {k: v for k, v in totals.items() if not k.startswith("step:")}
-        return Funnel(flow_id, scope, steps=steps, **plain)
+        replies = iter(pipe.execute())
+        found: dict[str, dict[str, dict[str, int]]] = {}
+        for day in days:
+            scopes = found.setdefault(day, {})
+            for counters in (next(replies) for _ in shards):
+                for name, value in counters.items():
+                    scope, _, metric = as_text(name).partition(":")
+                    figures = scopes.setdefault(scope, {})
+                    figures[metric] = figures.get(metric, 0) + int(value)
+        return found
 
     def drill_down(
         self,

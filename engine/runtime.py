@@ -42,7 +42,7 @@ class Runtime:
 
     def apply(self, state: VisitorState, event: Event) -> Effects | None:
         """Apply `event` to `state` in place; None when the event was applied before."""
-        if not state.remember(event.id):
+        if not state.remember(event.id, event.at):
             return None
         effects = Effects(event.id)
         _Apply(self.flows, state, event, effects).run()

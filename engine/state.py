@@ -15,7 +15,13 @@ from engine.codec import dumps
 from engine.errors import EngineError
 
 STATE_VERSION = 1
-SEEN_EVENTS = 64  # how many recent event ids are remembered to recognise redeliveries
+# A visitor's applied event ids are kept this long after the newest of them, so a redelivery
+# within it (a Meta retry comes within the hour, the outbox's relay within seconds, a stream
+# entry claimed from a dead worker within minutes) is recognised however many events came in
+# between; SEEN_MAX bounds a state that takes an event flood all the same.
+SEEN_HORIZON = 24 * 3600.0
+SEEN_MAX = 5_000
+UNSTAMPED = -1.0  # an id of a state written before ids were stamped
 
 TimerKind = Literal["silence", "step", "wait", "notify"]
 
@@ -78,7 +84,7 @@ class VisitorState:
     runs: dict[str, Run] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
     funnel: dict[str, FunnelRecord] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
+    seen: dict[str, float] = field(default_factory=dict)  # event id -> when it was applied
     generation: int = 0  # the last timer generation handed out
     # when the visitor's unanswered messages began (None: an agent has answered them); a
     # field added later, with a default, so states written before it still read
@@ -113,16 +119,28 @@ class VisitorState:
             runs={k: Run(**v) for k, v in data["runs"].items()},
             timers={k: Timer(**v) for k, v in data["timers"].items()},
             funnel={k: FunnelRecord(**v) for k, v in data["funnel"].items()},
-            seen=data["seen"],
+            seen=_seen(data["seen"]),
             generation=data["generation"],
             waiting_since=data.get("waiting_since"),
         )
 
-    def remember(self, event_id: str) -> bool:
-        """Record an event id; False when it was seen before (a redelivery)."""
-        if event_id in self.seen:
+    def remember(self, event_id: str, at: float) -> bool:
+        """Record an event id applied at `at`; False when it was applied before (a redelivery).
+
+        Ids are kept in the order they came, each stamped no earlier than the one before, so
+        the oldest is always first and forgetting takes it off the front."""
+        seen = self.seen
+        if event_id in seen:
             return False
-        self.seen = [*self.seen[-(SEEN_EVENTS - 1) :], event_id]
+        stamp = max(at, next(reversed(seen.values()), at))
+        if next(iter(seen.values()), 0.0) == UNSTAMPED:
+            seen.update(dict.fromkeys(seen, stamp))
+        while seen:
+            oldest, when = next(iter(seen.items()))
+            if len(seen) < SEEN_MAX and when >= stamp - SEEN_HORIZON:
+                break
+            del seen[oldest]
+        seen[event_id] = stamp
         return True
 
     def drill_down_json(self, flow_id: str) -> bytes:
@@ -138,3 +156,11 @@ class VisitorState:
             "conversation_id": record.conversation_id,
         }
         return dumps(row)
+
+
+def _seen(stored: list[str] | dict[str, float]) -> dict[str, float]:
+    """The applied ids as stored: states written before stamps kept a list of the last 64,
+    which the next event stamps (so they are kept SEEN_HORIZON from then)."""
+    if isinstance(stored, list):
+        return dict.fromkeys(stored, UNSTAMPED)
+    return dict(stored)

@@ -38,7 +38,12 @@ def json_body(schema: dict[str, Any]) -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None and request.get_data():
         raise ApiError(400, "bad_json", "the body is not JSON", None)
-    body = {} if body is None else body
+    return checked_body(schema, {} if body is None else body)
+
+
+def checked_body(schema: dict[str, Any], body: Any) -> dict[str, Any]:
+    """`body` if valid against `schema` (the console checks its forms by the API's schemas);
+    else a 422 naming the field, with the message the API gives."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
     if error is not None:

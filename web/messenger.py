@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.messenger.graph import GraphError
-from channels.messenger.people import find_page
+from channels.messenger.pages import connect_page, own_page, own_sync, workspace_pages
 from channels.messenger.sync import start_sync, sync_json
 from channels.messenger.webhook import (
     SIGNATURE_HEADER,
@@ -24,7 +22,7 @@ from channels.messenger.webhook import (
     signature_matches,
 )
 from chat.members import authenticate
-from chat.models import Member, MessengerPage, MessengerSync
+from chat.models import Member, MessengerPage
 from chat.permissions import require
 from web.auth import bearer_token, member_request
 from web.bodies import json_body
@@ -83,39 +81,27 @@ def receive() -> tuple[Response, int]:
 def pages(session: Session, member: Member) -> Response:
     """The workspace's connected Pages (their tokens are never shown)."""
     require(member, "settings.manage")
-    found = session.scalars(
-        select(MessengerPage)
-        .where(MessengerPage.workspace_id == member.workspace_id)
-        .order_by(MessengerPage.id)
-    ).all()
-    return jsonify({"pages": [_page_json(page) for page in found]})
+    return jsonify({"pages": [_page_json(page) for page in workspace_pages(session, member)]})
 
 
 @blueprint.post("/pages")
 def connect() -> tuple[Response, int]:
     """Connect a Page (or replace a connected Page's name and token) and subscribe the app
-    to its webhooks; the Graph API is called between two short transactions, so no database
-    lock waits on Meta."""
+    to its webhooks (see `channels.messenger.pages`)."""
     body = json_body(PAGE_BODY)
-    with services().sessions.begin() as session:
-        member = authenticate(session, bearer_token())
-        require(member, "settings.manage")
-        workspace_id = member.workspace_id
-        _refuse_foreign(find_page(session, body["page_id"]), workspace_id)
-    subscription = _subscribe(body["page_id"], body["access_token"])
-    with services().sessions.begin() as session:
-        page = find_page(session, body["page_id"])
-        _refuse_foreign(page, workspace_id)
-        created = page is None
-        if page is None:
-            page = MessengerPage(
-                workspace_id=workspace_id, page_id=body["page_id"], connected_at=services().now()
-            )
-            session.add(page)
-        page.name, page.access_token = body["name"], body["access_token"]
-        session.flush()
-        answer = {**_page_json(page), **subscription}
-    return jsonify(answer), 201 if created else 200
+    connection = connect_page(
+        services().sessions,
+        services().graph(),
+        lambda session: authenticate(session, bearer_token()),
+        (body["page_id"], body["name"], body["access_token"]),
+        services().now,
+    )
+    subscription = {
+        "subscribed": connection.subscribe_error is None,
+        "subscribe_error": connection.subscribe_error,
+    }
+    answer = {**_page_json(connection.page), **subscription}
+    return jsonify(answer), 201 if connection.created else 200
 
 
 @blueprint.delete("/pages/<page_id>")
@@ -123,7 +109,7 @@ def connect() -> tuple[Response, int]:
 def disconnect(session: Session, member: Member, page_id: str) -> tuple[str, int]:
     """Disconnect a Page: its webhook items are ignored from now on; history stays."""
     require(member, "settings.manage")
-    session.delete(_own_page(session, member, page_id))
+    session.delete(own_page(session, member, page_id))
     return "", 204
 
 
@@ -133,7 +119,7 @@ def sync(session: Session, member: Member, page_id: str) -> tuple[Response, int]
     """Start importing the Page's contacts (`recent`: the last 100; `all`), in the workers."""
     require(member, "settings.manage")
     scope = json_body(SYNC_BODY).get("scope", "recent")
-    job = start_sync(session, _own_page(session, member, page_id), scope, services().now())
+    job = start_sync(session, own_page(session, member, page_id), scope, services().now())
     return jsonify(sync_json(job)), 202
 
 
@@ -142,18 +128,7 @@ def sync(session: Session, member: Member, page_id: str) -> tuple[Response, int]
 def sync_progress(session: Session, member: Member, sync_id: int) -> Response:
     """A sync's progress: pages fetched, contacts and messages imported, errors, state."""
     require(member, "settings.manage")
-    job = session.get(MessengerSync, sync_id)
-    page = session.get(MessengerPage, job.page_id) if job else None
-    if job is None or page is None or page.workspace_id != member.workspace_id:
-        raise ApiError(404, "not_found", f"no sync {sync_id} here", "sync_id")
-    return jsonify(sync_json(job))
-
-
-def _own_page(session: Session, member: Member, page_id: str) -> MessengerPage:
-    page = find_page(session, page_id)
-    if page is None or page.workspace_id != member.workspace_id:
-        raise ApiError(404, "not_found", f"no Page {page_id} is connected here", "page_id")
-    return page
+    return jsonify(sync_json(own_sync(session, member, sync_id)))
 
 
 def _page_json(page: MessengerPage) -> dict[str, Any]:
@@ -162,17 +137,3 @@ def _page_json(page: MessengerPage) -> dict[str, Any]:
         "name": page.name,
         "connected_at": page.connected_at.isoformat(),
     }
-
-
-def _refuse_foreign(page: MessengerPage | None, workspace_id: int) -> None:
-    if page is not None and page.workspace_id != workspace_id:
-        raise ApiError(409, "conflict", "this Page is connected to another workspace", "page_id")
-
-
-def _subscribe(page_id: str, token: str) -> dict[str, Any]:
-    """Subscribe the app to the Page's webhooks; a failure is reported, not fatal."""
-    try:
-        services().graph().subscribe(page_id, token)
-    except GraphError as err:
-        return {"subscribed": False, "subscribe_error": f"{err.reason}: {err}"}
-    return {"subscribed": True, "subscribe_error": None}

@@ -8,7 +8,11 @@ from sqlalchemy.orm import Session
 
 from chat.inbox import find_conversation
 from chat.models import Member, Notification, Workspace
-from chat.notifications import notification_json, notification_settings
+from chat.notifications import (
+    change_notification_settings,
+    notification_json,
+    notification_settings,
+)
 from chat.permissions import require
 from web.auth import member_request
 from web.bodies import json_body
@@ -43,12 +47,7 @@ def change(session: Session, member: Member) -> Response:
     """
     require(member, "settings.manage")
     body = json_body(SETTINGS_BODY)
-    workspace = _workspace(session, member)
-    if "email" in body:
-        workspace.notify_by_email = body["email"]
-    if "after_minutes" in body:
-        workspace.notify_after_minutes = body["after_minutes"]
-    return jsonify(notification_settings(workspace))
+    return jsonify(notification_settings(change_notification_settings(session, member, **body)))
 
 
 @blueprint.get("/conversations/<id:conversation_id>/notifications")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -13,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chat.changes import ChangeFeed
 from chat.db import session_factory
 from chat.models import Contact, Workspace
+from engine.redis_server import EmbeddedRedis
 
 
 def watched(engine: Engine, feed: ChangeFeed) -> tuple[sessionmaker[Session], int, int]:
@@ -65,3 +69,18 @@ def test_a_rolled_back_edit_is_not_announced(engine: Engine, redis_client: redis
             assert session.scalars(select(Contact.remark_name)).one() is None
 
     assert heard(feed, workspace_id, edit_then_undo) == []
+
+
+def test_a_stream_ends_quietly_when_redis_goes_away() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="parley-live-", dir="/tmp"))  # a short socket path
+    server = EmbeddedRedis(folder)
+    server.start()
+    try:
+        feed = ChangeFeed(redis.Redis.from_url(server.url))
+        listening = feed.listen(1, seconds=30)
+        assert next(listening) is None
+        server.stop()
+        assert list(listening) == []  # ended, nothing raised
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,8 +8,10 @@ import pytest
 
 from engine.errors import EngineError, InvalidInput
 from engine.events import Event, parse_event
-from engine.state import FunnelRecord, Run, Timer, VisitorState
+from engine.state import SEEN_HORIZON, SEEN_MAX, FunnelRecord, Run, Timer, VisitorState
 from engine.steps import validate_answer
+
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 GOOD = {
     "id": "e1",
@@ -83,10 +85,42 @@ def test_state_of_an_unknown_layout_is_refused() -> None:
         VisitorState.from_json(json.dumps(data))
 
 
-def test_a_redelivered_event_is_recognised() -> None:
+def test_a_redelivered_event_is_recognised_however_many_events_came_since() -> None:
     state = VisitorState("v1")
-    assert state.remember("e1")
-    assert not state.remember("e1")
+    assert state.remember("e1", T0)
+    for n in range(1_000):
+        assert state.remember(f"later-{n}", T0 + n)
+    assert not state.remember("e1", T0 + 3_600)  # a Meta retry an hour later
+    again = VisitorState.from_json(state.to_json())
+    assert not again.remember("e1", T0 + 3_600)  # and after a save and load
+
+
+def test_applied_ids_are_forgotten_a_day_after_newer_ones_so_a_state_stays_small() -> None:
+    state = VisitorState("v1")
+    for n in range(100):
+        state.remember(f"day-1-{n}", T0 + n)
+    state.remember("day-2", T0 + SEEN_HORIZON + 200)
+    assert list(state.seen) == ["day-2"]
+    assert state.remember("day-1-0", T0 + SEEN_HORIZON + 300)  # long past any retry
+
+
+def test_a_flood_of_events_keeps_only_the_newest_ids() -> None:
+    state = VisitorState("v1")
+    for n in range(SEEN_MAX + 10):
+        state.remember(f"e{n}", T0)
+    assert len(state.seen) == SEEN_MAX
+    assert "e9" not in state.seen
+    assert f"e{SEEN_MAX + 9}" in state.seen
+
+
+def test_ids_of_a_state_written_before_stamps_are_kept_a_day_from_the_next_event() -> None:
+    data = json.loads(VisitorState("v1").to_json())
+    data["seen"] = ["old-1", "old-2"]
+    state = VisitorState.from_json(json.dumps(data))
+    assert state.remember("new", T0)
+    assert not state.remember("old-1", T0 + 10)
+    state.remember("next-day", T0 + SEEN_HORIZON + 1)
+    assert "old-2" not in state.seen
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,35 @@ def test_a_day_range_counts_visitors_by_the_day_of_their_first_trigger(
     assert metrics.funnel("pick", ["2026-01-01", "2026-01-02"]).triggered == 2
 
 
+def test_the_funnel_of_each_day_oldest_first(engine: Engine, redis_client: redis.Redis) -> None:
+    day = 86_400.0
+    visit(engine, "early", 1_767_225_600.0, click=False)  # 2026-01-01
+    visit(engine, "late", 1_767_225_600.0 + day, click=True)  # 2026-01-02
+    visit(engine, "early", 1_767_225_600.0 + day + 60, click=True)  # back a day later
+    daily = Metrics(redis_client).daily("pick")
+    assert list(daily) == ["2026-01-01", "2026-01-02"]
+    first, second = daily.values()
+    assert (first.triggers, first.triggered, first.engaged) == (1, 1, 1)  # early's cohort day
+    assert (second.triggers, second.triggered, second.engaged) == (1, 1, 1)
+    assert second.retriggers == 1  # early's run still waited at the menu
+    assert Metrics(redis_client).daily("pick", ["2026-01-03"])["2026-01-03"].triggers == 0
+
+
+def test_the_funnel_of_each_version(
+    engine: Engine, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    visit(engine, "old", 1_767_225_600.0, click=True)
+    (tmp_path / "pick.yaml").write_text(FLOW + "# changed: a new version\n")
+    assert not engine.flows.load([tmp_path]).failed()
+    visit(engine, "new", 1_767_225_700.0, click=False)
+    versions = Metrics(redis_client).by_version("pick")
+    assert len(versions) == 2
+    assert sorted((f.triggered, f.engaged) for f in versions.values()) == [(1, 0), (1, 1)]
+    assert all(f.scope == version for version, f in versions.items())
+    only = Metrics(redis_client).by_version("pick", ["2026-01-02"])
+    assert only == {}
+
+
 def test_the_drill_down_pages_newest_first_without_repeats(
     engine: Engine, redis_client: redis.Redis
 ) -> None:

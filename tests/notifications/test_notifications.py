@@ -31,7 +31,7 @@ def test_an_unassigned_visitor_waiting_10_minutes_emails_every_member(desk: Desk
     assert message["Subject"] == "Carla has been waiting 10 minutes for a reply"
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    link = f"{PUBLIC_URL}/conversations/{desk.visitors['Carla'][0]}"
+    link = f"{PUBLIC_URL}/inbox/{desk.visitors['Carla'][0]}"
     assert "> Do you ship to Lisbon?" in text
     assert link in text
     assert "<li>Do you ship to Lisbon?</li>" in html

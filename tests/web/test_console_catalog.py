@@ -61,3 +61,14 @@ def test_the_language_chosen_on_the_sign_in_page_wins_over_the_browser_s(
     client.post("/language", data={"csrf_token": token.group(1), "language": "zh_CN"})
     text = client.get("/signin", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<h1>登录 Parley</h1>" in text
+
+
+def test_the_console_s_scripts_and_styles_are_served(client: FlaskClient) -> None:
+    served = {
+        "/static/vendor/htmx.min.js": "text/javascript",
+        "/static/vendor/hx-sse.min.js": "text/javascript",
+        "/static/console.css": "text/css",
+    }
+    for path, mimetype in served.items():
+        with client.get(path) as answer:  # a file response: closed, or it leaks the file
+            assert (answer.status_code, answer.mimetype) == (200, mimetype), path

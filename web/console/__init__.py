@@ -1,11 +1,33 @@
 """The agent console: server-rendered pages (Jinja, htmx) on the same chat services as the API.
 
-Each page is a module that adds its routes to `blueprint`; importing them here registers them,
-in the order the navigation bar lists them.
+Each page is a module that adds its routes to `blueprint` and its entry to the navigation bar
+(`in_navigation`); importing them here registers them.
 """
 
-from web.console import errors, inbox, live, signin, widget_script
+from web.console import (
+    analytics,
+    errors,
+    inbox,
+    live,
+    settings,
+    settings_messenger,
+    settings_team,
+    signin,
+    widget_script,
+)
 from web.console.base import blueprint
 from web.console.i18n import install_babel
 
-__all__ = ["blueprint", "errors", "inbox", "install_babel", "live", "signin", "widget_script"]
+__all__ = [
+    "analytics",
+    "blueprint",
+    "errors",
+    "inbox",
+    "install_babel",
+    "live",
+    "settings",
+    "settings_messenger",
+    "settings_team",
+    "signin",
+    "widget_script",
+]

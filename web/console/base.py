@@ -18,7 +18,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Concatenate, ParamSpec
+from typing import Concatenate, NamedTuple, ParamSpec
 
 from flask import (
     Blueprint,
@@ -49,7 +49,7 @@ CSRF_COOKIE = "parley_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-NAVIGATION: list[tuple[str, LazyString]] = []  # (endpoint, label), filled by the page modules
+NAVIGATION: list[NavEntry] = []  # filled by the page modules, kept in `place` order
 
 blueprint = Blueprint(
     "console",
@@ -176,9 +176,21 @@ def page(template: str, status: int = 200, **context: object) -> Response:
     return response
 
 
-def in_navigation(endpoint: str, label: LazyString) -> None:
-    """List a page in the console's navigation bar (in the order the pages are imported)."""
-    NAVIGATION.append((endpoint, label))
+class NavEntry(NamedTuple):
+    """A page in the navigation bar: shown to members holding `permission` (None: to all)."""
+
+    place: int
+    endpoint: str
+    label: LazyString
+    permission: str | None
+
+
+def in_navigation(
+    endpoint: str, label: LazyString, place: int, permission: str | None = None
+) -> None:
+    """List a page in the navigation bar, at `place` (smaller first)."""
+    NAVIGATION.append(NavEntry(place, endpoint, label, permission))
+    NAVIGATION.sort()
 
 
 @blueprint.context_processor

@@ -148,7 +148,7 @@ def email_content(story: Story, text: str) -> None:
     assert body is not None
     content = body.get_content()
     assert f"> {text}" in content
-    assert f"{PUBLIC_URL}/conversations/{story.desk.visitors['Carla'][0]}" in content
+    assert f"{PUBLIC_URL}/inbox/{story.desk.visitors['Carla'][0]}" in content
 
 
 @then(parsers.parse("only {agent} is emailed"))
