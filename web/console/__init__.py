@@ -17,6 +17,7 @@ from web.console import (
     settings_messenger,
     settings_team,
     signin,
+    widget_script,
 )
 from web.console.base import blueprint
 from web.console.i18n import install_babel
@@ -36,4 +37,5 @@ __all__ = [
     "settings_messenger",
     "settings_team",
     "signin",
+    "widget_script",
 ]
