@@ -1,4 +1,4 @@
-// The inbox's keyboard shortcuts and live announcements (docs/console/inbox.md); no framework.
+// The inbox's keyboard shortcuts and live announcements (docs/console.md, The inbox); no framework.
 (() => {
   "use strict";
 

@@ -9,7 +9,7 @@
  * (a returning visitor resumes their conversation), and polls for replies while it is open:
  * every 2 s after something happened, slowing to every 15 s while nothing does (the widget
  * API pushes nothing). Its few strings follow the browser's language (zh* Chinese, else English).
- * Plain JavaScript, no build step: see docs/console/widget.md.
+ * Plain JavaScript, no build step: see "The website widget" in docs/console.md.
  */
 (function () {
   "use strict";
