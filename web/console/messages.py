@@ -17,6 +17,7 @@ from chat.signin import PASSWORD_MAX, PASSWORD_MIN
 from chat.values import TAG_MAX
 from web.notifications import MAX_WAIT_MINUTES
 
+_TAG = _l("A tag has 1 to %(max)s characters.", max=TAG_MAX)
 TEXTS: dict[str, LazyString] = {
     "wrong_password": _l("This email and password do not match a member."),
     "link_expired": _l("This link has been used or is out of date: ask an admin for a new one."),
@@ -51,7 +52,9 @@ TEXTS: dict[str, LazyString] = {
         "Messenger's reply window has closed, so this reply was not sent: past 7 days a reply"
         " needs one of the message tags this deployment allows."
     ),
-    "invalid_add": _l("A tag has 1 to %(max)s characters.", max=TAG_MAX),
+    "invalid_add": _TAG,
+    "invalid_remove": _TAG,
+    "invalid_tag": _TAG,
     "invalid_assignee_id": _l("Choose a member of this workspace."),
 }
 
