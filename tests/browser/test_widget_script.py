@@ -1,4 +1,5 @@
-"""The website widget in chromium: a visitor on the demo page, the shipped flows, an agent.
+"""The website widget in chromium: a visitor on the demo page, the shipped flows, an agent in
+the console.
 
 The live server runs no engine workers: `settle()` runs the engine once the widget's request
 has been answered. The browser's timers run on Playwright's clock, so the widget's next poll
@@ -15,12 +16,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Response, expect
+from playwright.sync_api import Browser, Locator, Page, Response, expect
 
 from chat.members import create_workspace
 from chat.models import Conversation
 from engine.ports import ManualClock
-from tests.browser.harness import check_accessibility, screenshot
+from tests.browser.harness import add_member, check_accessibility, screenshot, sign_in
 from web.services import Services
 
 TITLE = "Acme Outdoor support"
@@ -61,13 +62,14 @@ def visitor(page: Page, settle: Callable[[], None]) -> Page:
 
 @pytest.fixture
 def agent(
-    browser: Browser, browser_context_args: dict[str, Any], owner_token: str
-) -> Iterator[BrowserContext]:
-    """The agent's own browser context, calling the API with their token."""
-    context = browser.new_context(
-        **browser_context_args, extra_http_headers={"Authorization": f"Bearer {owner_token}"}
-    )
-    yield context
+    browser: Browser, browser_context_args: dict[str, Any], live_app: Flask, owner_token: str
+) -> Iterator[Page]:
+    """An agent signed in to the console in a browser context of their own."""
+    add_member(live_app, "ana@example.com", "Ana Agent", role="admin")
+    context = browser.new_context(**browser_context_args)
+    agent = context.new_page()
+    sign_in(agent, "ana@example.com")
+    yield agent
     context.close()
 
 
@@ -96,7 +98,7 @@ def open_widget(page: Page) -> Response:
 
 
 def test_a_visitor_meets_the_bot_then_an_agent_and_comes_back_to_it(
-    visitor: Page, agent: BrowserContext, settle: Callable[[], None]
+    visitor: Page, agent: Page, settle: Callable[[], None]
 ) -> None:
     start = open_widget(visitor)
     assert start.status == 201
@@ -121,13 +123,14 @@ def test_a_visitor_meets_the_bot_then_an_agent_and_comes_back_to_it(
     poll(visitor)
     expect(log(visitor)).to_contain_text("Sure, let me get a person for you.")
 
-    reply = agent.request.post(
-        f"/conversations/{conversation}/messages", data={"text": "Hi, Olga here. How can I help?"}
-    )
-    assert reply.status == 201
+    agent.goto(f"/inbox/{conversation}")  # the agent answers in the console
+    expect(agent.get_by_text("Can I talk to a person?")).to_be_visible()
+    agent.get_by_label("Your reply").fill("Hi, Ana here. How can I help?")
+    agent.get_by_role("button", name="Send", exact=True).click()
+    expect(agent.get_by_label("Your reply")).to_have_value("")
     poll(visitor)
     agents_reply = log(visitor).locator(".agent")
-    expect(agents_reply).to_contain_text("Hi, Olga here. How can I help?")
+    expect(agents_reply).to_contain_text("Hi, Ana here. How can I help?")
     expect(agents_reply).to_contain_text("Agent")
     check_accessibility(visitor)
     screenshot(visitor, "widget")
@@ -136,7 +139,7 @@ def test_a_visitor_meets_the_bot_then_an_agent_and_comes_back_to_it(
     again = open_widget(visitor)
     assert (again.status, again.json()["conversation_id"]) == (200, conversation)
     expect(log(visitor)).to_contain_text("Can I talk to a person?")
-    expect(log(visitor)).to_contain_text("Hi, Olga here. How can I help?")
+    expect(log(visitor)).to_contain_text("Hi, Ana here. How can I help?")
 
 
 def test_the_bots_buttons_are_buttons_that_send_the_click(
