@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +28,7 @@ from channels.streams import ShardedQueue
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
-from chat.models import Conversation, ExecutedCommand, Member
+from chat.models import Conversation, ExecutedCommand, Member, utcnow
 from chat.news import event_for
 from chat.notifications import queue_notifications
 from engine.events import EventType
@@ -53,8 +52,10 @@ class CommandExecutor:
         *,
         mailer: Mailer | None = None,
         email_templates: Path = Path("emails"),
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
+        self.now = now  # the service's clock: a virtual one in tests and simulations
         self.redis = client
         self.keys = keys
         self.name = name
@@ -86,6 +87,7 @@ class CommandExecutor:
 
     def execute(self, command: dict[str, Any]) -> None:
         """Carry out one command (once, whatever the deliveries) and publish its news."""
+        at = self.now()
         with self.sessions.begin() as session:
             conversation = session.get(Conversation, int(command["conversation_id"]))
             if conversation is None:
@@ -96,14 +98,15 @@ class CommandExecutor:
             # later one); it only publishes its news again, which the engine recognises
             kind = _NEWS.get(command["kind"])
             if first_time:
-                _HANDLERS.get(command["kind"], _not_carried_out)(session, conversation, command)
+                handler = _HANDLERS.get(command["kind"], _not_carried_out)
+                handler(session, conversation, command, at)
                 session.add(ExecutedCommand(key=command["key"]))
             news = None
             if kind is not None:
                 news = event_for(
-                    conversation, kind, _now(), f"{command['key']}:news", **_news_fields(command)
+                    conversation, kind, at, f"{command['key']}:news", **_news_fields(command)
                 )
-            facts = email_facts(conversation)
+            facts = email_facts(conversation, at)
         if news is not None:
             self.events.publish(news)
         # after the commit: no network wait holds the database; at most once per command
@@ -121,7 +124,8 @@ class CommandExecutor:
             )
             return False
         try:
-            text, html = render_email(self.email_templates, args["template"], facts, time.time())
+            now = self.now().timestamp()
+            text, html = render_email(self.email_templates, args["template"], facts, now)
             subject = args.get("subject") or args["template"].replace("-", " ").capitalize()
             self.mailer.send(args["to"], subject, text, html)
         except EmailFailed as err:
@@ -130,9 +134,9 @@ class CommandExecutor:
         return True
 
 
-def email_facts(conversation: Conversation) -> dict[str, Any]:
+def email_facts(conversation: Conversation, at: datetime) -> dict[str, Any]:
     """What an email template may read: the contact and the conversation, as flows do."""
-    event = event_for(conversation, "message.sent", _now(), "email-facts")
+    event = event_for(conversation, "message.sent", at, "email-facts")
     return {
         "contact": {**event.contact, "channel": event.channel},
         "conversation": {
@@ -173,21 +177,20 @@ def call_webhook(command: dict[str, Any]) -> bool:
         return False
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _news_fields(command: dict[str, Any]) -> dict[str, Any]:
     if command["kind"] in _MESSAGES:
         return {"sender": "bot", "text": command["args"].get("text", ""), "flow": command["flow"]}
     return {}
 
 
-Handler = Callable[[Session, Conversation, dict[str, Any]], None]
+# A command's handler: the session, its conversation, the command, and the time it is carried out.
+Handler = Callable[[Session, Conversation, dict[str, Any], datetime], None]
 _MESSAGES = ("say", "ask", "promo_card")
 
 
-def _message(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _message(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     args = command["args"]
     record_message(
         session,
@@ -196,11 +199,13 @@ def _message(session: Session, conversation: Conversation, command: dict[str, An
         text=args.get("text", ""),
         flow_id=command["flow"],
         attachments=[{"type": command["kind"], **args}],
-        at=_now(),
+        at=at,
     )
 
 
-def _tags(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _tags(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     tags = conversation.contact.tags
     for tag in command["args"]["tags"]:
         if command["kind"] == "tag" and tag not in tags:
@@ -209,7 +214,9 @@ def _tags(session: Session, conversation: Conversation, command: dict[str, Any])
             tags.remove(tag)
 
 
-def _set_field(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _set_field(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     name = command["args"]["field"].split(".", 1)[1]
     value = command["args"]["value"]
     try:
@@ -220,7 +227,9 @@ def _set_field(session: Session, conversation: Conversation, command: dict[str, 
         log.warning("flow %s could not set contact.%s: %s", command["flow"], name, err)
 
 
-def _assign(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _assign(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     agent = command["args"].get("agent")
     member = _member(session, conversation.workspace_id, agent) if agent else None
     if member is not None:
@@ -245,27 +254,37 @@ def _member(session: Session, workspace_id: int, agent: object) -> Member | None
     return session.scalars(found.where(func.lower(Member.email) == text.lower())).first()
 
 
-def _notify(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _notify(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     due = datetime.fromtimestamp(float(command["args"]["due"]), UTC)
     queue_notifications(session, conversation, due)
 
 
-def _hosting(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _hosting(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     conversation.hosting = bool(command["args"]["on"])
 
 
-def _end(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _end(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     if conversation.status != "ended":
         conversation.status = "ended"
-        conversation.ended_at = _now()
+        conversation.ended_at = at
 
 
-def _not_carried_out(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _not_carried_out(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     # the email adapter arrives with the notification work (SMTP); until then say so
     log.warning("no adapter carries out %s commands yet (%s)", command["kind"], command["key"])
 
 
-def _after_commit(session: Session, conversation: Conversation, command: dict[str, Any]) -> None:
+def _after_commit(
+    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
+) -> None:
     """Carried out once the transaction has committed (see `CommandExecutor.execute`)."""
 
 

@@ -154,6 +154,7 @@ class Services:
             name,
             mailer=Mailer(smtp) if smtp else None,
             email_templates=self.settings.email_templates,
+            now=self.now,
         )
 
     def close(self) -> None:

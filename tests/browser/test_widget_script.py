@@ -9,7 +9,6 @@ happens when a test moves that clock (`poll`), never by waiting.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,13 +26,6 @@ from web.services import Services
 TITLE = "Acme Outdoor support"
 POLL_SLOWEST_MS = 15_000  # the widget's longest wait between two reads
 START = 1_800_000_000  # the browser's clock: any time will do, the widget shows none
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """The app's virtual clock, started at the wall clock's time: the command executor stamps
-    bot messages (and so the flows' silence timers) with the wall clock (chat/bridge.py)."""
-    return ManualClock(time.time())
 
 
 @pytest.fixture

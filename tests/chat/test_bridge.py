@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -223,3 +224,20 @@ def test_a_command_that_cannot_be_carried_out_is_set_aside(
     dead = redis_client.xrange(keys.dead_letters(0)) or []
     assert len(dead) == 1
     assert executor.run_once() == 0  # acknowledged: it does not come back
+
+
+def test_a_bot_message_and_its_news_carry_the_service_clock_s_time(
+    engine: SqlEngine, redis_client: redis.Redis, conversation: Conversation
+) -> None:
+    clock = ManualClock()  # 2026-01-01, not the wall clock
+    executor = CommandExecutor(
+        session_factory(engine),
+        redis_client,
+        Keys(),
+        "chat",
+        now=lambda: datetime.fromtimestamp(clock.now(), UTC),
+    )
+    executor.execute(command(conversation, "say", "k-clock", text="Hello"))
+    with session_factory(engine)() as check:
+        said = check.scalars(select(Message).where(Message.sender == "bot")).one()
+        assert said.created_at == datetime.fromtimestamp(clock.now(), UTC)
