@@ -158,32 +158,28 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class ConsoleSession(Base):
-    """A member signed in to the console; the cookie holds the token, only its SHA-256 is kept."""
+class _MemberToken:
+    """A random token given to a member, kept as its SHA-256, valid until `expires_at`."""
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleSession(_MemberToken, Base):
+    """A member signed in to the console; the cookie holds the token."""
 
     __tablename__ = "console_sessions"
 
-    id: Mapped[int] = mapped_column(ID, primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ID, ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-
-class PasswordLink(Base):
+class PasswordLink(_MemberToken, Base):
     """A one-time link through which a member sets their password (first start, invitation)."""
 
     __tablename__ = "password_links"
-
-    id: Mapped[int] = mapped_column(ID, primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ID, ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Contact(Base):

@@ -9,6 +9,7 @@ cookie revoked) ends it at once.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 
@@ -36,24 +37,12 @@ PASSWORD_MAX = 200
 SESSION_LIFETIME = timedelta(days=14)
 LINK_LIFETIME = timedelta(days=7)
 _HASHER = PasswordHasher()
-# Checked when the email is unknown, so an answer takes as long for a stranger as for a member.
-_UNKNOWN = _HASHER.hash(secrets.token_urlsafe(16))
 _WRONG = "this email and password do not match a member"
 
 
 def issue_password_link(session: Session, member: Member, now: datetime) -> str:
     """A new one-time token for `member` to set their password, valid for LINK_LIFETIME."""
-    token = secrets.token_urlsafe(32)
-    session.add(
-        PasswordLink(
-            member_id=member.id,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + LINK_LIFETIME,
-        )
-    )
-    session.flush()
-    return token
+    return _issue(session, PasswordLink, member, now, LINK_LIFETIME)
 
 
 def link_member(session: Session, token: str, now: datetime) -> Member:
@@ -88,23 +77,13 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> tuple
     address = (email or "").strip().lower()  # as members are stored
     member = session.scalars(select(Member).where(Member.email == address)).first()
     if member is None or member.password_hash is None:
-        _verify(_UNKNOWN, password)
+        _verify(_unknown_hash(), password)
         raise Unauthenticated(_WRONG, field="password", code="wrong_password")
     if not _verify(member.password_hash, password):
         raise Unauthenticated(_WRONG, field="password", code="wrong_password")
     if _HASHER.check_needs_rehash(member.password_hash):
         member.password_hash = _HASHER.hash(password)
-    token = secrets.token_urlsafe(32)
-    session.add(
-        ConsoleSession(
-            member_id=member.id,
-            token_hash=token_digest(token),
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    session.flush()
-    return member, token
+    return member, _issue(session, ConsoleSession, member, now, SESSION_LIFETIME)
 
 
 def signed_in_member(session: Session, token: str, now: datetime) -> Member:
@@ -123,6 +102,34 @@ def signed_in_member(session: Session, token: str, now: datetime) -> Member:
 def sign_out(session: Session, token: str) -> None:
     """End the console session of this token (nothing if it has ended already)."""
     session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == token_digest(token)))
+
+
+def _issue(
+    session: Session,
+    kind: type[ConsoleSession | PasswordLink],
+    member: Member,
+    now: datetime,
+    lifetime: timedelta,
+) -> str:
+    """A new random token of `kind` for `member`; only its SHA-256 is kept."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        kind(
+            member_id=member.id,
+            token_hash=token_digest(token),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+@functools.cache
+def _unknown_hash() -> str:
+    """Checked when the email is unknown, so an answer takes as long for a stranger as for a
+    member; made on first use, not when the module loads (every `parley` command imports it)."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def _check_password(password: str) -> None:

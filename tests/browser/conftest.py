@@ -9,6 +9,7 @@ points them at Parley:
 - `live_app` (per test): `create_app()` on a SQLite file, the session's real Redis (emptied),
   a copy of the shipped flows and the fake Graph API.
 - `live_server` (per test): `live_app` served on the session's HTTP server; its base URL.
+- `services` (per test): the served app's services, to seed data and run the engine.
 - `base_url` (session): that server's URL, so `page.goto("/healthz")` works.
 - `browser_context_args` (per test): pytest-playwright's, plus the live server and
   `locale` (per test, "en-US" unless a test asks, which sets Accept-Language):
@@ -40,6 +41,7 @@ from engine.ports import ManualClock
 from server import create_app
 from settings import Settings
 from tests.fakes.graph_api import FakeGraphApi
+from web.services import Services
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -108,6 +110,13 @@ def live_app(
     app = create_app(settings, clock=clock)
     yield app
     app.extensions["parley"].close()
+
+
+@pytest.fixture
+def services(live_server: str, live_app: Flask) -> Services:
+    """The services of the app being served (to seed data and run the engine's work)."""
+    found: Services = live_app.extensions["parley"]
+    return found
 
 
 class _Mount:

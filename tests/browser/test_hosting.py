@@ -17,13 +17,6 @@ T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def services(live_server: str, live_app: Flask) -> Services:
-    """The live app's services."""
-    found: Services = live_app.extensions["parley"]
-    return found
-
-
-@pytest.fixture
 def carla(live_app: Flask, services: Services) -> tuple[int, str]:
     """Olga (owner) and Ada (agent); Carla and Ben are Ada's, Dana nobody's: all hosted.
     Carla's conversation and visitor token."""

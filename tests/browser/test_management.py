@@ -21,13 +21,6 @@ DAY = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def services(live_server: str, live_app: Flask) -> Services:
-    """The live app's services."""
-    found: Services = live_app.extensions["parley"]
-    return found
-
-
-@pytest.fixture
 def seeded(live_app: Flask, services: Services) -> dict[str, Any]:
     """Olga (owner), Ada and Bo (agents, their own only); Carla (Jan 1, Ada's, answered after
     2 min 5 s), Ben (Jan 2, Bo's, ended) and Dana (Jan 3, nobody's, no message yet): Bo's id,

@@ -21,13 +21,6 @@ T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def services(live_server: str, live_app: Flask) -> Services:
-    """The live app's services."""
-    found: Services = live_app.extensions["parley"]
-    return found
-
-
-@pytest.fixture
 def carla(live_app: Flask, services: Services) -> int:
     """Olga (owner); visitors Carla Diaz ("Carla (wholesale)"), Carl Berg ("Carl") and Dana;
     Carla's conversation."""
