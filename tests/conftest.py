@@ -8,7 +8,9 @@ a schema of the test process's own, dropped and recreated before each test.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,8 @@ from aiosmtpd.smtp import Envelope
 from click.testing import CliRunner
 from hypothesis import settings
 from sqlalchemy import create_engine
+
+from engine.redis_server import EmbeddedRedis
 
 # Developers' runs explore new random inputs; CI replays a fixed set, so main never turns red
 # by chance (a failure found locally is kept as a test case instead).
@@ -64,6 +68,20 @@ def reset_schema(url: str) -> str:
         engine.dispose()
     separator = "&" if "?" in url else "?"
     return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    """A redis-server of this test's own, which the test stops and starts again (its socket
+    under /tmp: a unix socket path has at most 107 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="parley-outage-", dir="/tmp"))
+    server = EmbeddedRedis(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -32,34 +30,23 @@ def test_htmx_gets_the_error_as_a_fragment_in_chinese(client: FlaskClient) -> No
 
 
 def test_live_notices_with_redis_away_answer_503_with_retry_after(
-    tmp_path: Path, flows_dir: Path, db_url: str
+    tmp_path: Path, flows_dir: Path, db_url: str, own_redis: EmbeddedRedis
 ) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="parley-console-", dir="/tmp"))  # a short socket path
-    redis_server = EmbeddedRedis(folder)
-    redis_server.start()
-    try:
-        settings = Settings(
-            redis_url=redis_server.url, database_url=db_url, data_dir=tmp_path, flows_dir=flows_dir
-        )
-        app = create_app(settings)
-        services = app.extensions["parley"]
-        with services.sessions.begin() as session:
-            _, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
-            use_password_link(
-                session,
-                issue_password_link(session, owner, services.now()),
-                "x" * 12,
-                services.now(),
-            )
-            _, token = sign_in(session, "owner@example.com", "x" * 12, services.now())
-        client = app.test_client()
-        client.set_cookie("parley_session", token)
-        redis_server.stop()
-        answer = client.get("/live")
-        assert answer.status_code == 503
-        assert answer.headers["Retry-After"] == "5"
-        assert "Parley cannot reach its data at the moment; try again shortly." in answer.text
-        services.close()
-    finally:
-        redis_server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    settings = Settings(
+        redis_url=own_redis.url, database_url=db_url, data_dir=tmp_path, flows_dir=flows_dir
+    )
+    app = create_app(settings)
+    services = app.extensions["parley"]
+    with services.sessions.begin() as session:
+        _, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+        link = issue_password_link(session, owner, services.now())
+        use_password_link(session, link, "x" * 12, services.now())
+        _, token = sign_in(session, "owner@example.com", "x" * 12, services.now())
+    client = app.test_client()
+    client.set_cookie("parley_session", token)
+    own_redis.stop()
+    answer = client.get("/live")
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert "Parley cannot reach its data at the moment; try again shortly." in answer.text
+    services.close()

@@ -3,8 +3,6 @@ readiness says what is wrong, and nothing needs a restart when Redis comes back.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,19 +15,6 @@ from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis
 from server import create_app
 from settings import Settings
-
-
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    """A redis-server of this test's own, which the test stops and starts again."""
-    folder = Path(tempfile.mkdtemp(prefix="parley-outage-", dir="/tmp"))
-    server = EmbeddedRedis(folder)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
