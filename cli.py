@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import click
 import redis
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 import logs
@@ -44,6 +45,7 @@ from server import build_services, password_url
 from serving import ServeError, ServeOptions
 from serving import serve as serve_until_stopped
 from settings import Settings, SettingsError
+from web.services import FAILURE_WAIT, Services
 
 
 @click.group()
@@ -194,11 +196,14 @@ def trace(visitor: str) -> None:
 @click.option("--name", default=lambda: f"{socket.gethostname()}-{os.getpid()}")
 def worker(name: str) -> None:
     """Apply events, fire timers and carry out commands until stopped (run many)."""
-    services = build_services(_logging_settings(), SystemClock())
-    _print_report(services.last_load)
+    settings = _logging_settings()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    services = _services_when_ready(settings, stop)
+    if services is None:
+        return
+    _print_report(services.last_load)
     click.echo(f"worker {name}: {len(services.flows.current())} flow(s); Ctrl-C stops")
     mail = services.start_mail(name, stop)
     try:
@@ -207,6 +212,22 @@ def worker(name: str) -> None:
         stop.set()
         mail.join(timeout=5)
         services.close()
+
+
+def _services_when_ready(settings: Settings, stop: threading.Event) -> Services | None:
+    """The services, once Redis and the database answer (None if stopped before): a worker
+    started while either is away waits for it, as a running one does."""
+    while True:
+        try:
+            return build_services(settings, SystemClock())
+        except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+            click.echo(f"waiting for Redis and the database: {_first_line(err)}", err=True)
+            if stop.wait(FAILURE_WAIT):
+                return None
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 @main.command(name="test", context_settings={"ignore_unknown_options": True})

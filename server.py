@@ -43,13 +43,18 @@ from web.prometheus import install_http_metrics
 from web.services import Services
 
 
-def create_app(config: Settings | None = None, clock: Clock | None = None) -> Flask:
-    """The Flask app, with Redis, the engine and the flows wired in."""
+def create_app(
+    config: Settings | None = None, clock: Clock | None = None, *, migrate: bool = True
+) -> Flask:
+    """The Flask app, with Redis, the engine and the flows wired in. With `migrate` off
+    (the web processes of `parley serve`, which migrated before starting them) it builds
+    without touching the database."""
     settings = config or Settings.from_env()
     app = Flask("parley", static_folder=None)  # /static is the console's (web/static)
     app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
-    app.extensions["parley"] = build_services(settings, clock or SystemClock())
+    services = build_services(settings, clock or SystemClock(), migrate=migrate)
+    app.extensions["parley"] = services
     blueprints = (
         members.blueprint,
         contacts.blueprint,
@@ -99,10 +104,14 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, max=MAX_ID)
 
 
-def build_services(settings: Settings, clock: Clock) -> Services:
-    """Connect to (or start) Redis, load the flows and build the engine."""
+def build_services(settings: Settings, clock: Clock, *, migrate: bool = True) -> Services:
+    """Connect to (or start) Redis, load the flows and build the engine; bring the database
+    up to the newest migration unless told not to. Neither Redis nor the database need
+    answer for the rest: a web process that starts while either is away serves 503s until
+    it is back, rather than failing to boot."""
     url = database_url(settings.database_url, settings.data_dir.resolve())
-    upgrade(url)  # the schema is always the newest migration's
+    if migrate:
+        upgrade(url)  # the schema is always the newest migration's
     client, embedded = connect(settings.redis_url, settings.data_dir.resolve())
     keys = Keys(shards=settings.shards)
     registry = FlowRegistry(client, keys)

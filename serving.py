@@ -189,8 +189,8 @@ class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """The WSGI app, built in each worker process."""
-        return create_app()
+        """The WSGI app, built in each worker process (`serve` has migrated already)."""
+        return create_app(migrate=False)
 
 
 def _worker_exited(_arbiter: Any, worker: Any) -> None:

@@ -1,10 +1,10 @@
 """Between the chat layer and the engine, in one direction each way.
 
 Chat facts become engine events in `chat.news`; the engine's commands come back on its
-outbox streams and are carried out here, on the chat data, once each (`CommandExecutor`).
-Carrying out a command may itself be news for the engine (a bot message was sent, hosting
-was switched): those events are published with ids derived from the command, so a command
-redelivered after a crash publishes nothing new.
+outbox streams and are carried out here, on the chat data, once each and in order per
+visitor (`CommandExecutor`, on the shards its worker leases). Carrying out a command may
+itself be news for the engine (a bot message was sent, hosting was switched): that event
+is told in the command's own transaction, with an id derived from the command.
 """
 
 from __future__ import annotations
@@ -24,19 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import logs
 from channels.email import EmailFailed, Mailer, render_email
-from channels.streams import ShardedQueue
 from chat.contacts import update_contact
 from chat.conversations import record_message
 from chat.errors import ChatError
 from chat.models import Conversation, ExecutedCommand, Member, utcnow
-from chat.news import event_for
+from chat.news import event_for, tell
 from chat.notifications import queue_notifications
+from chat.outbox import EventOutbox
+from engine.effects import MESSAGE_COMMANDS
 from engine.events import EventType
 from engine.keys import Keys
+from engine.streams import ShardedQueue, ShardLeases
 from engine.worker import EventStream
 
 GROUP = "parley-chat"
-CLAIM_IDLE_MS = 30_000  # a command pending this long belonged to a worker that died
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +54,7 @@ class CommandExecutor:
         mailer: Mailer | None = None,
         email_templates: Path = Path("emails"),
         now: Callable[[], datetime] = utcnow,
+        leases: ShardLeases | None = None,
     ) -> None:
         self.sessions = sessions
         self.now = now  # the service's clock: a virtual one in tests and simulations
@@ -61,58 +63,53 @@ class CommandExecutor:
         self.name = name
         self.mailer = mailer
         self.email_templates = email_templates
-        self.events = EventStream(client, keys)
-        self.outbox = ShardedQueue(
-            client, keys.commands, keys.dead_letters, keys.shards, GROUP, CLAIM_IDLE_MS
-        )
-        self.outbox.ensure_group()
+        self.leases = leases or ShardLeases(client, keys, name, GROUP)
+        self.news = EventOutbox(sessions, EventStream(client, keys).publish, now)
+        self.queue = ShardedQueue(client, keys.commands, keys.dead_letters, GROUP)
+        self.queue.ensure_group(range(keys.shards))
 
     def run_once(self, count: int = 100) -> int:
-        """Carry out the commands waiting in every outbox, and those a dead worker left."""
-        entries = self.outbox.take(self.name, count)
+        """Carry out the next commands of the leased shards, in order, with those a worker
+        that died left unacknowledged first."""
+        entries = self.queue.take(self.name, count, self.leases.shards())
         for shard, entry_id, fields in entries:
             self._carry_out(shard, entry_id, fields)
         return len(entries)
 
     def _carry_out(self, shard: int, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         # A command that cannot be carried out is set aside with the reason; a database or
-        # Redis failure propagates, leaving the command pending to be claimed again later.
+        # Redis failure propagates, leaving the command pending, to be taken again first.
         try:
             command = json.loads(fields[b"command"])
             with logs.visitor(command.get("visitor_id")):
                 self.execute(command)
         except (ValueError, KeyError, TypeError, AttributeError, ChatError) as err:
-            self.outbox.set_aside(shard, fields, str(err))
-        self.outbox.ack(shard, entry_id)
+            self.queue.set_aside(shard, fields, str(err))
+        self.queue.ack([(shard, entry_id)])
 
     def execute(self, command: dict[str, Any]) -> None:
-        """Carry out one command (once, whatever the deliveries) and publish its news."""
+        """Carry out one command, once whatever the deliveries, and tell its news."""
         at = self.now()
-        with self.sessions.begin() as session:
+        with self.news.transaction() as session:
             conversation = session.get(Conversation, int(command["conversation_id"]))
             if conversation is None:
                 log.warning("command %s for a conversation that is gone", command["key"])
                 return
-            first_time = session.get(ExecutedCommand, command["key"]) is None
-            # a redelivered command changes nothing (an old hosting switch must not undo a
-            # later one); it only publishes its news again, which the engine recognises
+            if session.get(ExecutedCommand, command["key"]) is not None:
+                return  # carried out before, its news told in the same transaction
+            # an unknown kind is refused before it is recorded as carried out
+            handler = _HANDLERS[command["kind"]]
+            handler(session, conversation, command, at)
+            session.add(ExecutedCommand(key=command["key"]))
             kind = _NEWS.get(command["kind"])
-            if first_time:
-                handler = _HANDLERS.get(command["kind"], _not_carried_out)
-                handler(session, conversation, command, at)
-                session.add(ExecutedCommand(key=command["key"]))
-            news = None
             if kind is not None:
-                news = event_for(
-                    conversation, kind, at, f"{command['key']}:news", **_news_fields(command)
-                )
+                news_id = f"{command['key']}:news"
+                tell(session, conversation, kind, at, news_id, **_news_fields(command))
             facts = email_facts(conversation, at)
-        if news is not None:
-            self.events.publish(news)
         # after the commit: no network wait holds the database; at most once per command
-        if first_time and command["kind"] == "webhook":
+        if command["kind"] == "webhook":
             call_webhook(command)
-        if first_time and command["kind"] == "email":
+        if command["kind"] == "email":
             self.send_email(command, facts)
 
     def send_email(self, command: dict[str, Any], facts: dict[str, Any]) -> bool:
@@ -178,14 +175,14 @@ def call_webhook(command: dict[str, Any]) -> bool:
 
 
 def _news_fields(command: dict[str, Any]) -> dict[str, Any]:
-    if command["kind"] in _MESSAGES:
-        return {"sender": "bot", "text": command["args"].get("text", ""), "flow": command["flow"]}
+    if command["kind"] in MESSAGE_COMMANDS:
+        text = command["args"].get("text", "")
+        return {"sender": "bot", "text": text, "flow": command["flow"], "command": command["key"]}
     return {}
 
 
 # A command's handler: the session, its conversation, the command, and the time it is carried out.
 Handler = Callable[[Session, Conversation, dict[str, Any], datetime], None]
-_MESSAGES = ("say", "ask", "promo_card")
 
 
 def _message(
@@ -273,13 +270,6 @@ def _end(
     if conversation.status != "ended":
         conversation.status = "ended"
         conversation.ended_at = at
-
-
-def _not_carried_out(
-    session: Session, conversation: Conversation, command: dict[str, Any], at: datetime
-) -> None:
-    # the email adapter arrives with the notification work (SMTP); until then say so
-    log.warning("no adapter carries out %s commands yet (%s)", command["kind"], command["key"])
 
 
 def _after_commit(

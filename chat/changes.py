@@ -63,7 +63,7 @@ class ChangeFeed:
         """The workspace's notices for `seconds`; None about once a second when there is none.
 
         It subscribes at once, so a Redis that does not answer raises here, not later."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(channel(workspace_id))
         except redis.RedisError:

@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 # The repository root holds `migrations/`; found from this file so any working directory works.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATE = zlib.crc32(b"parley-migrations")
+# SQLite has one write lock for the whole database, and every transaction here takes it at
+# BEGIN. One that finds it taken waits this long (SQLite retries while it waits); past it
+# the request answers 503 with Retry-After, never 500 (docs/operations.md).
+SQLITE_BUSY_TIMEOUT = 15.0
 
 
 def database_url(setting: str | None, data_dir: Path) -> str:
@@ -33,8 +37,12 @@ def database_url(setting: str | None, data_dir: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; on SQLite with foreign keys on and real BEGIN/COMMIT transactions."""
-    engine = create_engine(url)
+    """An engine for `url`; on SQLite with foreign keys on, real BEGIN/COMMIT transactions,
+    and a transaction that finds the write lock taken waiting SQLITE_BUSY_TIMEOUT for it."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+    else:
+        engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)

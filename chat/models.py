@@ -197,6 +197,8 @@ class Contact(Base):
     tags: Mapped[list[str]] = mapped_column(MutableList.as_mutable(JSON_LIST), default=list)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # the number of the contact's last event told to the engine (`chat.news.tell`)
+    event_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     identities: Mapped[list[ChannelIdentity]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", passive_deletes=True

@@ -4,6 +4,10 @@ Every front (the JSON API, the console, the widget) changes chat data through th
 layer's actions, and each action that is news for the flows calls `tell` itself, so the
 event is built in one place and written to the outbox (`chat.outbox`) in the same
 transaction as the fact it tells.
+
+Each contact's events are numbered (`seq`) in the order their transactions commit: the
+number is taken by updating the contact's row, which a concurrent transaction about the
+same contact waits for. The engine applies a visitor's events in that order.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from chat.models import Contact, Conversation
@@ -67,5 +72,13 @@ def tell(
     event_id: str,
     **fields: Any,
 ) -> None:
-    """Stage the engine event `kind` about `conversation` in `session`'s transaction."""
-    stage(session, event_for(conversation, kind, at, event_id, **fields))
+    """Stage the engine event `kind` about `conversation` in `session`'s transaction, with
+    the contact's next event number."""
+    seq = session.execute(
+        update(Contact)
+        .where(Contact.id == conversation.contact_id)
+        .values(event_seq=Contact.event_seq + 1)
+        .returning(Contact.event_seq)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    stage(session, event_for(conversation, kind, at, event_id, seq=seq, **fields))

@@ -36,18 +36,11 @@ class Context:
 
     def schedule(self, kind: TimerKind, flow_id: str, due: float) -> None:
         """Set the flow's timer of this kind, replacing one that was pending."""
-        key = f"{kind}:{flow_id}"
-        if key in self.state.timers:
-            self.cancel(self.state.timers[key])
-        self.state.generation += 1
-        timer = Timer(key, due, self.state.generation, kind, flow_id)
-        self.state.timers[key] = timer
-        self.effects.timers.append((True, timer))
+        set_timer(self.state, self.effects, kind, flow_id, due)
 
     def cancel(self, timer: Timer) -> None:
         """Drop a pending timer."""
-        del self.state.timers[timer.key]
-        self.effects.timers.append((False, timer))
+        drop_timer(self.state, self.effects, timer)
 
     def cancel_step_timers(self, flow_id: str) -> None:
         """Drop the flow's step timeout and wait; its silence clock is the trigger's own."""
@@ -89,3 +82,22 @@ class Context:
         run.outcome = outcome
         self.cancel_step_timers(run.flow)
         self.effects.note(f"{run.flow}:steps.{run.step}", f"run ended: {outcome}")
+
+
+def set_timer(
+    state: VisitorState, effects: Effects, kind: TimerKind, flow_id: str, due: float
+) -> None:
+    """Set the visitor's timer `kind:flow_id`, replacing one that was pending."""
+    key = f"{kind}:{flow_id}"
+    if key in state.timers:
+        drop_timer(state, effects, state.timers[key])
+    state.generation += 1
+    timer = Timer(key, due, state.generation, kind, flow_id)
+    state.timers[key] = timer
+    effects.timers.append((True, timer))
+
+
+def drop_timer(state: VisitorState, effects: Effects, timer: Timer) -> None:
+    """Drop one of the visitor's pending timers."""
+    del state.timers[timer.key]
+    effects.timers.append((False, timer))

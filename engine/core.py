@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 
 from engine.effects import Effects
@@ -13,6 +15,7 @@ from engine.runtime import Runtime
 from engine.store import RedisStore
 
 MAX_ATTEMPTS = 20  # a visitor's state rarely changes under us more than once or twice
+RETRY_PAUSE = 0.002  # seconds: the random pause after a lost commit grows by this much
 
 
 class Engine:
@@ -22,15 +25,20 @@ class Engine:
         self.store = store
         self.flows = flows
         self.clock = clock
-        self.runtime = Runtime(flows)
+        self.runtime = Runtime(flows, clock.now)
 
     def handle(self, event: Event) -> Effects | None:
-        """Apply one event; None when it had been applied before (a redelivery)."""
-        for _ in range(MAX_ATTEMPTS):
+        """Apply one event; None when it had been applied before (a redelivery).
+
+        A commit that lost the race for the visitor's state is tried again on the new
+        state, after a short random pause that grows with each loss, so writers that keep
+        colliding spread out instead of colliding again."""
+        for attempt in range(MAX_ATTEMPTS):
             state, rev = self.store.load(event.visitor_id)
             effects = self.runtime.apply(state, event)
             if effects is None or self.store.commit(state, rev, effects):
                 return effects
+            time.sleep(random.uniform(0, RETRY_PAUSE * (attempt + 1)))
         raise ConflictError(event.visitor_id)
 
     def handle_batch(self, events: Sequence[Event]) -> None:
@@ -57,13 +65,15 @@ class Engine:
                 for event in by_visitor[visitor]:
                     self.handle(event)
 
-    def fire_due_timers(self, limit: int = 2_000) -> int:
-        """Fire up to `limit` timers due by the clock's time; returns how many fired.
+    def fire_due_timers(self, limit: int = 2_000, shards: Sequence[int] | None = None) -> int:
+        """Fire up to `limit` timers due by the clock's time, of `shards` (default: all);
+        returns how many fired.
 
         The limit bounds one call, so a burst of timers cannot hold up the event streams.
         """
         now = self.clock.now()
-        due = self.store.due_timers(now, max(1, limit // self.store.keys.shards))
+        shards = range(self.store.keys.shards) if shards is None else shards
+        due = self.store.due_timers(now, max(1, limit // max(1, len(shards))), shards)
         events = [_timer_event(visitor_id, timer, at, now) for visitor_id, timer, at in due]
         if events:
             self.handle_batch(events)

@@ -31,6 +31,10 @@ COMMAND_KINDS = frozenset(
 )
 
 
+# The commands that send the visitor a bot message.
+MESSAGE_COMMANDS = frozenset({"say", "ask", "promo_card"})
+
+
 def day_of(at: float) -> str:
     """The UTC day of a timestamp, as the funnel's counters are kept: `2026-11-25`."""
     return dt.datetime.fromtimestamp(at, dt.UTC).date().isoformat()

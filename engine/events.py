@@ -57,12 +57,16 @@ class Event:
     sender: Literal["visitor", "agent", "bot"] = "visitor"
     off_platform: bool = False  # message.sent by an agent from the channel's own app
     flow: str | None = None  # message.sent by the bot: the flow that said it
+    command: str | None = None  # message.sent by the bot: the key of the command it carried out
     payload: str | None = None  # button.clicked: the payload Parley put on the button
     timer: str | None = None  # timer.fired: which timer, as scheduled by the engine
     # message.received, button.clicked: email the agents if no agent has replied this many
     # seconds after the waiting streak began (None: the workspace sends no such emails)
     notify_after: float | None = None
     due: float | None = None  # timer.fired: when it fell due (its place in the schedule)
+    # the chat layer's number for this fact among the visitor's, 1, 2, 3... in the order it
+    # stored them: the engine applies them in that order (None: an event from elsewhere)
+    seq: int | None = None
     version: int = EVENT_VERSION
 
     def to_json(self) -> bytes:
@@ -104,10 +108,12 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         sender=sender,
         off_platform=_flag(data, "off_platform", default=False),
         flow=_optional_text(data, "flow"),
+        command=_optional_text(data, "command"),
         payload=_optional_text(data, "payload"),
         timer=_optional_text(data, "timer"),
         notify_after=None if data.get("notify_after") is None else _number(data, "notify_after"),
         due=None if data.get("due") is None else _number(data, "due"),
+        seq=_sequence(data),
     )
 
 
@@ -142,6 +148,13 @@ def _number(data: Mapping[str, Any], name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(name, "required, a number (seconds since the epoch)")
     return float(value)
+
+
+def _sequence(data: Mapping[str, Any]) -> int | None:
+    value = data.get("seq")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InvalidInput("seq", "must be a whole number from 1")
+    return value
 
 
 def _flag(data: Mapping[str, Any], name: str, *, default: bool) -> bool:

@@ -85,6 +85,16 @@ class Keys:
         """Sorted set of visitors with `status` in a flow, scored by their last trigger."""
         return f"{self._tagged(shard)}:funnel:{flow_id}:{status}"
 
+    def lease(self, shard: int, group: str) -> str:
+        """String: the worker that leases the shard's stream of consumer group `group`,
+        expiring unless renewed."""
+        return f"{self._tagged(shard)}:lease:{group}"
+
+    def workers(self, group: str) -> str:
+        """Sorted set of the names of the live workers of consumer group `group`, scored by
+        when they lapse (epoch ms)."""
+        return f"{self.prefix}:workers:{group}"
+
     def channel_stream(self, shard: int, name: str) -> str:
         """Stream of a channel's own work (such as Messenger's inbound webhook items)."""
         return f"{self._tagged(shard)}:channel:{name}"

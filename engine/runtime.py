@@ -7,17 +7,20 @@ that `engine.store` commits together with the new state.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Protocol, cast
+
+import orjson
 
 from dsl.compiler import CompiledFlow
 from dsl.errors import EvaluationError
 from dsl.evaluate import evaluate
 from dsl.model import Guard, Trigger
-from engine.context import Context
-from engine.effects import Effects
-from engine.events import Event
+from engine.context import Context, drop_timer, set_timer
+from engine.effects import MESSAGE_COMMANDS, Effects
+from engine.events import Event, parse_event
 from engine.state import FunnelRecord, Run, Timer, TimerKind, VisitorState
 from engine.steps import StepRunner
 
@@ -34,19 +37,75 @@ class FlowSet(Protocol):
         ...
 
 
+# An event that arrives before one the chat layer stored earlier waits for it this long (the
+# outbox relays after 5 s, a dead worker's shards are taken over after 10 s); then the
+# held events are applied without it, and the trace says which never came. HELD_MAX bounds
+# what one visitor's state holds.
+GAP_WAIT = 120.0
+HELD_MAX = 100
+# A bot message handed to the chat layer and not reported sent within this long (its
+# command was set aside, its conversation deleted) no longer holds the silence clock back.
+SENDING_HORIZON = 900.0
+
+
 class Runtime:
     """Applies events to visitor states using the loaded flows."""
 
-    def __init__(self, flows: FlowSet) -> None:
+    def __init__(self, flows: FlowSet, now: Callable[[], float] = time.time) -> None:
         self.flows = flows
+        self.now = now
 
     def apply(self, state: VisitorState, event: Event) -> Effects | None:
-        """Apply `event` to `state` in place; None when the event was applied before."""
-        if not state.remember(event.id, event.at):
+        """Apply `event` to `state` in place; None when the event was applied before.
+
+        The chat layer numbers each visitor's events (`seq`) in the order it stored them.
+        One that arrives before an earlier one is held in the state until that one has been
+        applied, or GAP_WAIT has passed, so flows see a visitor's facts in their order
+        whatever the workers and redeliveries did to the streams' order.
+        """
+        if event.id in state.seen or str(event.seq) in state.held:
             return None
         effects = Effects(event.id)
-        _Apply(self.flows, state, event, effects).run()
+        if _early(state, event):
+            state.held[str(event.seq)] = orjson.loads(event.to_json())
+            effects.note("order", f"held: event {event.seq} came before {state.seq + 1}")
+        else:
+            self._apply(state, event, effects)
+        self._release(state, effects)
         return effects
+
+    def _apply(self, state: VisitorState, event: Event, effects: Effects) -> None:
+        state.remember(event.id, event.at)
+        if event.seq is not None:
+            state.seq = max(state.seq, event.seq)
+        _Apply(self.flows, state, event, effects).run()
+        for command in effects.commands:
+            if command.kind in MESSAGE_COMMANDS:
+                state.sending[command.key] = event.at
+
+    def _release(self, state: VisitorState, effects: Effects) -> None:
+        """Apply the held events that are next in line; keep a gap timer while any wait."""
+        while (held := state.held.pop(str(state.seq + 1), None)) is not None:
+            event = parse_event(held)
+            released = Effects(event.id)
+            self._apply(state, event, released)
+            effects.absorb(released)
+        gap = state.timers.get("gap:")
+        if state.held and gap is None:
+            set_timer(state, effects, "gap", "", self.now() + GAP_WAIT)
+        elif gap is not None and not state.held:
+            drop_timer(state, effects, gap)
+
+
+def _early(state: VisitorState, event: Event) -> bool:
+    """Whether the chat layer stored an event of this visitor before `event` that has not
+    been applied. A state that never saw a numbered event (written before numbering) takes
+    the first it sees as it comes."""
+    if event.seq is None or len(state.held) >= HELD_MAX:
+        return False
+    if state.seq == 0 and state.seen:
+        return False
+    return event.seq > state.seq + 1
 
 
 class _Apply(Context):
@@ -102,6 +161,8 @@ class _Apply(Context):
         self._trigger("message_received")
 
     def message_sent(self) -> None:
+        if self.event.command is not None:
+            self.state.sending.pop(self.event.command, None)
         if self.event.sender == "agent":  # in Parley or outside it; the bot does not count
             self._agent_answered()
         for flow in self.flows.current():
@@ -119,7 +180,7 @@ class _Apply(Context):
     def conversation_ended(self) -> None:
         for run in self._active_runs():
             self.stop(run, "the conversation ended")
-        for timer in list(self.state.timers.values()):
+        for timer in [t for t in self.state.timers.values() if t.kind != "gap"]:
             self.cancel(timer)
         self.state.waiting_since = None
 
@@ -154,8 +215,19 @@ class _Apply(Context):
             self._silence_fired(timer.flow)
         elif timer.kind == "notify":
             self._notify(timer)
+        elif timer.kind == "gap":
+            self._skip_the_gap()
         elif run is not None and run.active and (flow := self._flow_of(run)) is not None:
             self.steps.timer(flow, run, timer.kind)
+
+    def _skip_the_gap(self) -> None:
+        """Events the held ones wait for never came: go on from the first held one."""
+        first = min(int(seq) for seq in self.state.held) if self.state.held else 0
+        if first:
+            gap = range(self.state.seq + 1, first)
+            missing = f"{gap[0]}" if len(gap) == 1 else f"{gap[0]} to {gap[-1]}"
+            self.effects.note("order", f"event {missing} never came; going on without it")
+            self.state.seq = first - 1
 
     # -- waiting for an agent --------------------------------------------------------
 
@@ -207,6 +279,14 @@ class _Apply(Context):
             self.effects.note(f"{flow_id}:trigger", "visitor_timeout skipped: flow not loaded")
             return
         trigger = flow.flow.trigger
+        if self._bot_message_on_its_way():
+            # the visitor has not yet had the last thing the bot said: the clock starts
+            # when that is sent; meanwhile it is looked at again a whole `after` later
+            self.schedule("silence", flow_id, self.event.at + trigger.after)
+            self.effects.note(
+                f"{flow_id}:trigger", "visitor_timeout put off: a bot message is on its way"
+            )
+            return
         visitor = "new" if self.state.facts["visitor"]["is_new"] else "returning"
         if visitor not in trigger.visitors:
             allowed = ", ".join(sorted(trigger.visitors))
@@ -214,6 +294,13 @@ class _Apply(Context):
             self.effects.note(f"{flow_id}:trigger", reason)
             return
         self._start_if_allowed(flow)
+
+    def _bot_message_on_its_way(self) -> bool:
+        sending = self.state.sending
+        for key, at in list(sending.items()):
+            if at < self.event.at - SENDING_HORIZON:
+                del sending[key]
+        return bool(sending)
 
     def _start_if_allowed(self, flow: CompiledFlow) -> None:
         path = flow.id

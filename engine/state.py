@@ -23,7 +23,7 @@ SEEN_HORIZON = 24 * 3600.0
 SEEN_MAX = 5_000
 UNSTAMPED = -1.0  # an id of a state written before ids were stamped
 
-TimerKind = Literal["silence", "step", "wait", "notify"]
+TimerKind = Literal["silence", "step", "wait", "notify", "gap"]
 
 
 @dataclass(slots=True)
@@ -89,6 +89,10 @@ class VisitorState:
     # when the visitor's unanswered messages began (None: an agent has answered them); a
     # field added later, with a default, so states written before it still read
     waiting_since: float | None = None
+    # bot messages handed to the chat layer and not yet reported sent: command key -> when
+    sending: dict[str, float] = field(default_factory=dict)
+    seq: int = 0  # the last of the chat layer's numbered events applied (0: none yet)
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # seq -> an early event
 
     def to_json(self) -> bytes:
         """The state as JSON, stamped with its layout version."""
@@ -104,6 +108,9 @@ class VisitorState:
             "seen": self.seen,
             "generation": self.generation,
             "waiting_since": self.waiting_since,
+            "sending": self.sending,
+            "seq": self.seq,
+            "held": self.held,
         }
         return dumps(data)
 
@@ -122,6 +129,9 @@ class VisitorState:
             seen=_seen(data["seen"]),
             generation=data["generation"],
             waiting_since=data.get("waiting_since"),
+            sending=data.get("sending", {}),
+            seq=data.get("seq", 0),
+            held=data.get("held", {}),
         )
 
     def remember(self, event_id: str, at: float) -> bool:

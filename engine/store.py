@@ -138,14 +138,17 @@ class RedisStore:
             else:
                 ops.add("unschedule", key, minutes, member, bucket)
 
-    def due_timers(self, now: float, limit: int = 500) -> list[tuple[str, str, float]]:
-        """Timers due at `now`, up to `limit` per shard: (visitor id, `key@generation`, due).
+    def due_timers(
+        self, now: float, limit: int = 500, shards: Iterable[int] | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Timers due at `now` in `shards` (default: all), up to `limit` per shard: (visitor
+        id, `key@generation`, due).
 
         Only each shard's earliest minute is read: a minute wholly past is all due, and
         once its timers have fired, the next call reads the minute after it.
         """
         now_bucket, now_offset = Keys.timer_slot(now, due=False)
-        found = self._buckets(now_bucket, 1)
+        found = self._buckets(now_bucket, 1, shards)
         pipe = self.redis.pipeline(transaction=False)
         for shard, bucket in found:
             top = now_offset if bucket == now_bucket else "+inf"
@@ -178,13 +181,20 @@ class RedisStore:
             pipe.zcard(self.keys.timers(shard, bucket))
         return sum(pipe.execute())
 
-    def _buckets(self, until: int | str, count: int) -> list[tuple[int, int]]:
+    def _buckets(
+        self, until: int | str, count: int, shards: Iterable[int] | None = None
+    ) -> list[tuple[int, int]]:
         """(shard, bucket) of each shard's first `count` minutes up to `until` (-1: all)."""
+        shards = list(_all(self.keys, shards))
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(self.keys.shards):
+        for shard in shards:
             pipe.zrangebyscore(self.keys.timer_buckets(shard), "-inf", until, 0, count)
         found = pipe.execute()
-        return [(shard, int(bucket)) for shard, buckets in enumerate(found) for bucket in buckets]
+        return [
+            (shard, int(bucket))
+            for shard, buckets in zip(shards, found, strict=True)
+            for bucket in buckets
+        ]
 
     def traces(self, visitor_id: str) -> list[dict[str, Any]]:
         """The visitor's latest trace records, newest first."""

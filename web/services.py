@@ -6,7 +6,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import Mailer
 from channels.messenger.graph import GraphClient
+from channels.messenger.inbound import GROUP as INBOUND_GROUP
 from channels.messenger.inbound import MessengerInbox
 from channels.messenger.outbound import MessengerSender
 from channels.messenger.sync import PageSync
@@ -29,6 +30,7 @@ from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
 from engine.redis_server import EmbeddedRedis
+from engine.streams import ShardLeases
 from engine.worker import EventStream, Worker
 from settings import Settings
 
@@ -61,45 +63,57 @@ class Services:
         name: str,
         stop: threading.Event,
         idle_wait: float = 0.1,
-        rounds: list[Callable[[], int]] | None = None,
+        rounds: Rounds | None = None,
     ) -> None:
-        """Do `rounds` (by default the engine's and the channels') until `stop` is set."""
-        rounds = self.rounds(name) if rounds is None else rounds
-        while not stop.is_set():
-            try:
-                busy = sum(round_() for round_ in rounds)
-            except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
-                log.warning("worker %s: %s; retrying in %g s", name, err, FAILURE_WAIT)
-                stop.wait(FAILURE_WAIT)
-                continue
-            except Exception:
-                # Redis or the database away for a moment (what was not acknowledged is
-                # delivered again), or a bug met on some record: a worker thread that died
-                # would stop all of its kind of work silently, so it logs, waits, goes on
-                log.exception("worker %s: a round failed; retrying shortly", name)
-                stop.wait(FAILURE_WAIT)
-                continue
-            if not busy:
-                stop.wait(idle_wait)  # bounds how late a timer or a reply can be
+        """Do `rounds` (by default the engine's and the channels', on the shards this worker
+        leases) until `stop` is set; then give the leases back."""
+        made = rounds
+        try:
+            while not stop.is_set():
+                try:
+                    made = made or self.rounds(name)  # needs Redis: retried like a round
+                    busy = made.run_once()
+                except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+                    log.warning("worker %s: %s; retrying in %g s", name, err, FAILURE_WAIT)
+                    stop.wait(FAILURE_WAIT)
+                    continue
+                except Exception:
+                    # a bug met on some record: a worker thread that died would stop all of
+                    # its kind of work silently, so it logs, waits, goes on
+                    log.exception("worker %s: a round failed; retrying shortly", name)
+                    stop.wait(FAILURE_WAIT)
+                    continue
+                if not busy:
+                    stop.wait(idle_wait)  # bounds how late a timer or a reply can be
+        finally:
+            if made is not None:
+                made.release()
 
     def settle(self, name: str = "settle") -> None:
         """Work until nothing is left to do now (tests, tools)."""
-        rounds = self.rounds(name) + self.mail_rounds()
-        while sum(round_() for round_ in rounds):
-            pass
+        rounds = self.rounds(name)
+        rounds.steps += self.mail_rounds().steps
+        try:
+            while rounds.run_once():
+                pass
+        finally:
+            rounds.release()
 
-    def rounds(self, name: str) -> list[Callable[[], int]]:
+    def rounds(self, name: str) -> Rounds:
         """One worker's rounds, each doing what is due and saying how much it did."""
         worker = Worker(self.engine, name)
+        executor = self.executor(name)
         inbox = self.messenger_inbox
-        return [
+        inbox_leases = ShardLeases(self.redis, self.engine.store.keys, name, INBOUND_GROUP)
+        steps = [
             self.outbox.run_once,
             worker.poll,
-            self.executor(name).run_once,
-            lambda: inbox.run_once(name),
+            executor.run_once,
+            lambda: inbox.run_once(name, inbox_leases.shards()),
             MessengerSender(self.sessions, self.graph(), self.now).run_once,
             PageSync(self.sessions, self.graph(), self.now).run_once,
         ]
+        return Rounds(steps, [worker.leases, executor.leases, inbox_leases])
 
     def start_mail(self, name: str, stop: threading.Event) -> threading.Thread:
         """Send notification emails on a thread of its own until `stop` is set."""
@@ -110,13 +124,13 @@ class Services:
         thread.start()
         return thread
 
-    def mail_rounds(self) -> list[Callable[[], int]]:
+    def mail_rounds(self) -> Rounds:
         """The notification emails' round, run by a thread of its own so that a slow or
         failing SMTP server never holds up events, commands or Messenger traffic."""
         smtp = self.settings.smtp
         mailer = Mailer(smtp) if smtp else None
         sender = NotificationSender(self.sessions, mailer, self.settings.public_url, self.now)
-        return [sender.run_once]
+        return Rounds([sender.run_once])
 
     def graph(self) -> GraphClient:
         """A Graph API client for the configured Graph API (Meta's, or a test's fake)."""
@@ -137,7 +151,7 @@ class Services:
             self.engine.store.keys,
             app_id=self.settings.messenger.app_id,
             profile=self.graph().profile,
-            publish=self.events.publish,
+            news=self.outbox,
         )
 
     def now(self) -> datetime:
@@ -164,6 +178,27 @@ class Services:
             bind.dispose()
         if self.embedded_redis is not None:
             self.embedded_redis.stop()
+
+
+@dataclass
+class Rounds:
+    """What one worker does in a round, and the shard leases it does it on."""
+
+    steps: list[Callable[[], int]]
+    leases: list[ShardLeases] = field(default_factory=list)
+
+    def run_once(self) -> int:
+        """Do every step once; how much they did."""
+        return sum(step() for step in self.steps)
+
+    def release(self) -> None:
+        """Give back the leases of a stopping worker; with Redis away they lapse by
+        themselves."""
+        for leases in self.leases:
+            try:
+                leases.release()
+            except redis.RedisError as err:
+                log.warning("leases of worker %s left to lapse: %s", leases.name, err)
 
 
 def services() -> Services:

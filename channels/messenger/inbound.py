@@ -13,30 +13,33 @@ take the items here, oldest first, each in one transaction:
 - deliveries and reads move Parley's sent messages on to `delivered` and `read`;
 - `standby` items (another app controls the thread) are stored but not told to flows.
 
-The engine hears about new messages only after the transaction commits.
+What is news for flows is told to the engine in the item's own transaction (`chat.news`,
+through the event outbox), so a crash after the commit loses none of it, and an item
+delivered again (by Meta, or by the stream after a worker died) tells nothing twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.messenger.graph import GraphError
 from channels.messenger.people import find_contact, find_message, find_page, page_contact
 from channels.messenger.webhook import Item
-from channels.streams import ShardedQueue
 from chat.conversations import open_conversation, record_message
 from chat.models import Conversation, Message, MessengerPage
-from chat.news import event_for
-from engine.events import Event, EventType
+from chat.news import tell
+from chat.outbox import EventOutbox
+from engine.events import EventType
 from engine.keys import Keys
+from engine.streams import ShardedQueue
 
 GROUP = "parley-messenger"
 STREAM = "messenger-inbound"
@@ -45,7 +48,6 @@ TEXT_PAYLOAD = "text:"  # a quick reply standing for a typed answer (an ask's ch
 log = logging.getLogger(__name__)
 
 Profile = Callable[[str, str], dict[str, str]]  # (psid, page token) -> the Graph profile
-Publish = Callable[[Event], None]
 
 
 def inbound_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
@@ -54,7 +56,6 @@ def inbound_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
         client,
         lambda shard: keys.channel_stream(shard, STREAM),
         lambda shard: keys.channel_stream(shard, STREAM + ":dead-letters"),
-        keys.shards,
         GROUP,
     )
 
@@ -70,42 +71,43 @@ class MessengerInbox:
         *,
         app_id: str,
         profile: Profile,
-        publish: Publish,
+        news: EventOutbox,
     ) -> None:
         self.sessions = sessions
         self.keys = keys
         self.queue = inbound_queue(client, keys)
-        self.queue.ensure_group()
+        self.queue.ensure_group(range(keys.shards))
         self.app_id = app_id
         self.profile = profile
-        self.publish = publish
+        self.news = news
 
     def accept(self, found: list[Item]) -> None:
         """Queue webhook items for the workers (the webhook endpoint's only work)."""
         self.queue.add((self.keys.shard(item.psid), {"item": item.to_json()}) for item in found)
 
-    def run_once(self, consumer: str, count: int = 100) -> int:
-        """Apply the waiting items, oldest first; returns how many were taken."""
-        entries = self.queue.take(consumer, count)
+    def run_once(self, consumer: str, shards: Iterable[int], count: int = 100) -> int:
+        """Apply the waiting items of `shards` (those the consumer's worker leases), oldest
+        first; returns how many were taken."""
+        entries = self.queue.take(consumer, count, shards)
         readable = []
         for shard, entry_id, fields in entries:
             try:
                 readable.append((Item.from_json(fields[b"item"]), shard, entry_id))
             except (ValueError, KeyError, TypeError) as err:
                 self.queue.set_aside(shard, fields, f"unreadable item: {err}")
-                self.queue.ack(shard, entry_id)
+                self.queue.ack([(shard, entry_id)])
         readable.sort(key=lambda taken: taken[0].timestamp_ms)
         for item, shard, entry_id in readable:
             try:
                 self._apply_racing(item)
             except IntegrityError as err:
-                # still racing: left pending, to be claimed again later
+                # still racing: left pending, to be taken again first next round
                 log.info("Messenger item met a concurrent write, retried later: %s", err.orig)
-                continue
+                return len(entries)
             except (KeyError, TypeError, AttributeError, ValueError) as err:
                 fields = {b"item": item.to_json().encode()}
                 self.queue.set_aside(shard, fields, f"{type(err).__name__}: {err}")
-            self.queue.ack(shard, entry_id)
+            self.queue.ack([(shard, entry_id)])
         return len(entries)
 
     def _apply_racing(self, item: Item) -> None:
@@ -123,15 +125,12 @@ class MessengerInbox:
             log.info("Messenger %s item skipped: Parley does not handle it", item.kind)
             return
         name = self._name_if_new(item)
-        with self.sessions.begin() as session:
+        with self.news.transaction() as session:
             page = find_page(session, item.page_id)
             if page is None:
                 log.warning("Messenger item for Page %s, which is not connected", item.page_id)
                 return
-            news = handler(_Context(session, page, item, name, self.app_id))
-        if not item.standby:
-            for event in news:
-                self.publish(event)
+            handler(_Context(session, page, item, name, self.app_id))
 
     def _name_if_new(self, item: Item) -> str | None:
         # Read before the transaction: no network wait while the database is held.
@@ -164,17 +163,12 @@ class _Context:
 
     def store(
         self, mid: str, text: str, attachments: list[dict[str, Any]], *, from_page: bool = False
-    ) -> tuple[Conversation, list[Event]]:
+    ) -> Conversation | None:
         """Record a message once per Messenger id in the visitor's ongoing conversation (started
-        if need be); the conversation and the news so far.
-
-        A message stored before (Meta delivered it again, or publishing its news failed after
-        the commit) is not stored again, but its news is made again, with the same event ids:
-        the engine recognises what it has already applied and applies what it missed.
-        """
-        stored = find_message(self.session, mid)
-        if stored is not None:
-            return self._again(stored)
+        if need be); the conversation, or None when the message was stored before (Meta
+        delivered it again): its news was told with it."""
+        if find_message(self.session, mid) is not None:
+            return None
         contact, _ = page_contact(self.session, self.page, self.item.psid, self.name, self.at)
         conversation, started = open_conversation(
             self.session, contact, "messenger", self.at, account=self.page.page_id
@@ -189,24 +183,18 @@ class _Context:
             channel_message_id=mid,
             attachments=attachments,
         )
-        if not started:
-            return conversation, []
-        key = f"messenger-start:{conversation.id}"
-        return conversation, [event_for(conversation, "conversation.started", self.at, key)]
+        if started:
+            self.tell(conversation, "conversation.started", f"messenger-start:{conversation.id}")
+        return conversation
 
-    def _again(self, stored: Message) -> tuple[Conversation, list[Event]]:
-        conversation = self.session.get(Conversation, stored.conversation_id)
-        assert conversation is not None  # a message goes with its conversation
-        first = self.session.scalar(
-            select(func.min(Message.id)).where(Message.conversation_id == conversation.id)
-        )
-        key = f"messenger-start:{conversation.id}"
-        started = [event_for(conversation, "conversation.started", self.at, key)]
-        return conversation, started if first == stored.id else []
-
-    def news(self, conversation: Conversation, kind: EventType, **fields: Any) -> Event:
-        """An engine event about this item, with an id Meta's retries cannot repeat."""
-        return event_for(conversation, kind, self.at, f"messenger:{self.mid}", **fields)
+    def tell(
+        self, conversation: Conversation, kind: EventType, event_id: str = "", **fields: Any
+    ) -> None:
+        """Tell the engine about this item, with an id Meta's retries cannot repeat; not
+        while another app controls the thread (`standby`)."""
+        if not self.item.standby:
+            event_id = event_id or f"messenger:{self.mid}"
+            tell(self.session, conversation, kind, self.at, event_id, **fields)
 
     @property
     def mid(self) -> str:
@@ -215,42 +203,45 @@ class _Context:
         return str(raw.get("mid") or f"{self.item.kind}:{self.item.psid}:{self.item.timestamp_ms}")
 
 
-def _visitor_message(context: _Context) -> list[Event]:
+def _visitor_message(context: _Context) -> None:
     message = context.item.data["message"]
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
     text = str(message.get("text") or "")
-    conversation, news = context.store(context.mid, text, attachments)
+    conversation = context.store(context.mid, text, attachments)
+    if conversation is None:
+        return
     payload = (message.get("quick_reply") or {}).get("payload")
     if isinstance(payload, str) and not payload.startswith(TEXT_PAYLOAD):
-        return [*news, context.news(conversation, "button.clicked", payload=payload)]
+        context.tell(conversation, "button.clicked", payload=payload)
+        return
     if isinstance(payload, str):
         text = payload.removeprefix(TEXT_PAYLOAD)
-    return [*news, context.news(conversation, "message.received", text=text)]
+    context.tell(conversation, "message.received", text=text)
 
 
-def _postback(context: _Context) -> list[Event]:
+def _postback(context: _Context) -> None:
     postback = context.item.data["postback"]
     payload = str(postback.get("payload") or "")
     title = str(postback.get("title") or "")
-    conversation, news = context.store(
-        context.mid, title, [{"type": "postback", "payload": payload}]
-    )
-    return [*news, context.news(conversation, "button.clicked", payload=payload)]
+    attachments = [{"type": "postback", "payload": payload}]
+    conversation = context.store(context.mid, title, attachments)
+    if conversation is not None:
+        context.tell(conversation, "button.clicked", payload=payload)
 
 
-def _echo(context: _Context) -> list[Event]:
+def _echo(context: _Context) -> None:
     message = context.item.data["message"]
     metadata = str(message.get("metadata") or "")
     if metadata.startswith(METADATA_PREFIX):
         _confirm_sent(context, metadata.removeprefix(METADATA_PREFIX), context.mid)
-        return []
+        return
     if _ours(context, message):
-        return []  # Parley's own send, recorded by the sender
+        return  # Parley's own send, recorded by the sender
     text = str(message.get("text") or "")
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
-    conversation, news = context.store(context.mid, text, attachments, from_page=True)
-    reply = context.news(conversation, "message.sent", sender="agent", off_platform=True, text=text)
-    return [*news, reply]
+    conversation = context.store(context.mid, text, attachments, from_page=True)
+    if conversation is not None:
+        context.tell(conversation, "message.sent", sender="agent", off_platform=True, text=text)
 
 
 def _ours(context: _Context, message: dict[str, Any]) -> bool:
@@ -268,17 +259,15 @@ def _confirm_sent(context: _Context, message_id: str, mid: str) -> None:
         stored.delivery, stored.delivery_error = "sent", None
 
 
-def _delivery(context: _Context) -> list[Event]:
+def _delivery(context: _Context) -> None:
     delivery = context.item.data["delivery"]
     mids = [str(mid) for mid in delivery.get("mids") or []]
     _advance(context, "delivered", ("sent",), delivery.get("watermark"), mids)
-    return []
 
 
-def _read(context: _Context) -> list[Event]:
+def _read(context: _Context) -> None:
     watermark = context.item.data["read"].get("watermark")
     _advance(context, "read", ("sent", "delivered"), watermark, [])
-    return []
 
 
 def _advance(
@@ -311,7 +300,7 @@ def _attachment(raw: object) -> dict[str, Any]:
     return {"type": str(raw.get("type") or "unknown"), **kept}
 
 
-_HANDLERS: dict[str, Callable[[_Context], list[Event]]] = {
+_HANDLERS: dict[str, Callable[[_Context], None]] = {
     "message": _visitor_message,
     "postback": _postback,
     "echo": _echo,

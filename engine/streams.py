@@ -1,0 +1,214 @@
+"""Sharded work streams, each shard consumed in order by the one worker that leases it.
+
+Every kind of work that must happen in order per visitor (the engine's events, the
+chat layer's commands, Messenger's webhook items) is a Redis stream per shard, read by one
+consumer group. The workers split each group's shards between them with leases
+(`ShardLeases`), as Kafka's consumer groups split partitions: a worker reads only the
+shards it leases, so a visitor's entries are taken one after the other, never by two
+workers at once. The lease
+is a key per shard that its owner renews; when a worker dies, its leases lapse after
+`LEASE_MS` and the others take its shards over, with the entries it had taken and not
+acknowledged, before anything newer. Workers rebalance by themselves as they come and go:
+each holds about its share (the shards over the live workers) and gives back the rest.
+
+A lease lost in the middle of a batch (a worker stalled past `LEASE_MS`) can let two
+workers take a shard's entries for a moment; the consumers stay idempotent (the engine's
+revision check and applied-event record, the chat layer's executed-command record), so
+that costs order at worst, never a double effect.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import redis
+
+from engine.keys import Keys
+
+Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
+# Approximate cap per shard, far above any backlog workers leave; past it the oldest entries
+# are trimmed, acknowledged or not (a trimmed pending entry comes back empty and is skipped).
+STREAM_LENGTH = 1_000_000
+DEAD_LETTERS_LENGTH = 10_000
+LEASE_MS = 10_000  # a dead worker's shards wait this long before the others take them
+RENEW_EVERY = 1.0  # seconds between a worker's lease renewals (well inside LEASE_MS)
+log = logging.getLogger(__name__)
+
+# Renew a lease this worker holds; 0 when another holds it now (it lapsed meanwhile).
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# Give a lease back, if it is still this worker's.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class ShardLeases:
+    """The shards of one consumer group's streams that one worker (by its name) leases now;
+    `shards()` renews and rebalances."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        name: str,
+        group: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = client
+        self.keys = keys
+        self.name = name
+        self.group = group
+        # liveness is real time (the lease keys lapse on Redis' own clock), whatever the
+        # service's clock; tests move this one to renew and rebalance at will
+        self.clock = clock
+        self.owned: set[int] = set()
+        self._renewed = -math.inf
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        # each worker prefers its own order of shards, so that workers starting together
+        # do not all reach for the same ones
+        self._preference = sorted(
+            range(keys.shards), key=lambda shard: zlib.crc32(f"{name}/{shard}".encode())
+        )
+
+    def shards(self) -> list[int]:
+        """The shards to read now, in order; renews and rebalances at most every second."""
+        if self.clock() - self._renewed >= RENEW_EVERY:
+            self._refresh()
+            self._renewed = self.clock()
+        return sorted(self.owned)
+
+    def release(self) -> None:
+        """Give every lease back and leave the live workers (a graceful stop)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in self.owned:
+            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
+        pipe.zrem(self.keys.workers(self.group), self.name)
+        pipe.execute()
+        self.owned.clear()
+        self._renewed = -math.inf
+
+    def _refresh(self) -> None:
+        now_ms = int(self.clock() * 1000)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.workers(self.group), {self.name: now_ms + LEASE_MS})
+        pipe.zremrangebyscore(self.keys.workers(self.group), "-inf", now_ms)
+        pipe.zcard(self.keys.workers(self.group))
+        for shard in range(self.keys.shards):
+            pipe.get(self._key(shard))
+        _, _, live, *holders = pipe.execute()
+        mine = self.name.encode()
+        self.owned = {shard for shard, holder in enumerate(holders) if holder == mine}
+        share = math.ceil(self.keys.shards / max(1, live))
+        free = [shard for shard in self._preference if holders[shard] is None]
+        extra = [shard for shard in reversed(self._preference) if shard in self.owned]
+        extra = extra[: max(0, len(self.owned) - share)]
+        wanted = free[: max(0, share - len(self.owned))]
+        held = sorted(self.owned)
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in held:
+            self._renew(keys=[self._key(shard)], args=[self.name, LEASE_MS], client=pipe)
+        for shard in extra:
+            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
+        for shard in wanted:
+            pipe.set(self._key(shard), self.name, nx=True, px=LEASE_MS)
+        replies = pipe.execute()
+        renewed, taken = replies[: len(held)], replies[len(held) + len(extra) :]
+        self.owned = {shard for shard, ok in zip(held, renewed, strict=True) if ok}
+        self.owned -= set(extra)
+        self.owned |= {shard for shard, ok in zip(wanted, taken, strict=True) if ok}
+
+    def _key(self, shard: int) -> str:
+        return self.keys.lease(shard, self.group)
+
+
+class ShardedQueue:
+    """The streams `key(0) .. key(shards - 1)`, consumed by `group`."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        key: Callable[[int], str],
+        dead_letters: Callable[[int], str],
+        group: str,
+    ) -> None:
+        self.redis = client
+        self.key = key
+        self.dead_letters = dead_letters
+        self.group = group
+
+    def ensure_group(self, shards: Iterable[int]) -> None:
+        """Create the consumer group on every shard's stream (idempotent)."""
+        for shard in shards:
+            try:
+                self.redis.xgroup_create(self.key(shard), self.group, id="0", mkstream=True)
+            except redis.ResponseError as err:
+                if "BUSYGROUP" not in str(err):
+                    raise
+
+    def add(self, entries: Iterable[tuple[int, Mapping[Any, Any]]]) -> None:
+        """Append each `(shard, fields)` to its shard's stream, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard, fields in entries:
+            pipe.xadd(self.key(shard), dict(fields), maxlen=STREAM_LENGTH, approximate=True)
+        pipe.execute()
+
+    def take(self, consumer: str, count: int, shards: Iterable[int]) -> list[Entry]:
+        """The next entries of each leased shard in stream order, up to `count` per shard:
+        first those taken before and not acknowledged (by this worker or by the one that
+        held the lease before), then new ones."""
+        shards = list(shards)
+        pipe = self.redis.pipeline(transaction=False)
+        for shard in shards:
+            pipe.xautoclaim(self.key(shard), self.group, consumer, 0, "0-0", count=count)
+            pipe.xreadgroup(self.group, consumer, {self.key(shard): ">"}, count=count)
+        replies = pipe.execute()
+        taken: list[Entry] = []
+        trimmed: list[tuple[int, bytes]] = []
+        for shard, (_, claimed, *_rest), new in zip(
+            shards, replies[::2], replies[1::2], strict=True
+        ):
+            # new entries come after the pending ones; while pending ones remain beyond
+            # this batch, the new ones wait in the pending list for the next round
+            batch = list(claimed)
+            if len(claimed) < count:  # the pending list is drained: the new ones come next
+                batch += [message for _, messages in new or [] for message in messages]
+            for entry_id, fields in batch:
+                if fields:
+                    taken.append((shard, entry_id, fields))
+                else:  # trimmed from the stream while pending: nothing left to do
+                    trimmed.append((shard, entry_id))
+        self.ack(trimmed)
+        return taken
+
+    def ack(self, entries: Iterable[tuple[int, bytes]]) -> None:
+        """The `(shard, entry id)`s are done with, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for shard, entry_id in entries:
+            pipe.xack(self.key(shard), self.group, entry_id)
+        pipe.execute()
+
+    def set_aside(self, shard: int, fields: Mapping[bytes, bytes], error: str) -> None:
+        """Keep an entry that cannot be processed, with the reason, instead of losing it."""
+        log.warning("%s: entry set aside: %s", self.key(shard), error)
+        record = {key.decode(): value.decode("utf-8", "replace") for key, value in fields.items()}
+        self.redis.xadd(
+            self.dead_letters(shard),
+            {"entry": json.dumps({**record, "error": error})},
+            maxlen=DEAD_LETTERS_LENGTH,
+        )
