@@ -50,9 +50,9 @@ CATALOGS := web/console/translations
 translations: $(VENV)/.installed ## extract the console's strings, update the Chinese catalog, compile it
 	$(BIN)/pybabel extract -F web/console/babel.cfg --no-location --sort-output \
 		-k _l --omit-header -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update --quiet -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l zh_Hans_CN \
-		--no-fuzzy-matching
-	$(BIN)/pybabel compile --quiet -d $(CATALOGS) --statistics
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) -l zh_Hans_CN \
+		--no-fuzzy-matching --width 100
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
 
 bench: $(VENV)/.installed-bench ## run the benchmarks; each prints its figures
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -21,13 +21,15 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 import logs
 from channels.messenger.people import find_page
 from channels.messenger.sync import PageSync, run_to_end, start_sync
 from chat.db import database_url, make_engine, session_factory, upgrade
 from chat.members import issue_token
-from chat.models import Member, SyncScope
+from chat.models import Member, MessengerPage, SyncScope
+from chat.secrets import SecretsError, new_key
 from chat.signin import issue_password_link
 from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
@@ -361,6 +363,33 @@ def _member(email: str) -> Iterator[tuple[Session, Member]]:
             yield session, member
     finally:
         database.dispose()
+
+
+@main.group(name="secrets")
+def secrets_group() -> None:
+    """The keys secrets at rest (Messenger Page tokens) are encrypted with."""
+
+
+@secrets_group.command(name="new-key")
+def secrets_new_key() -> None:
+    """Print a new key, to put first in PARLEY_SECRET_KEYS."""
+    click.echo(new_key())
+
+
+@secrets_group.command(name="rotate")
+def secrets_rotate() -> None:
+    """Encrypt every stored secret again with the newest key (the first of PARLEY_SECRET_KEYS)."""
+    services = build_services(_settings(), SystemClock())
+    try:
+        with services.sessions.begin() as session:
+            pages = session.scalars(select(MessengerPage)).all()
+            for page in pages:
+                flag_modified(page, "access_token")  # written again: sealed with the newest key
+    except SecretsError as err:
+        raise click.ClickException(str(err)) from err
+    finally:
+        services.close()
+    click.echo(f"{len(pages)} Page token(s) encrypted with the newest key")
 
 
 @main.group()

@@ -6,13 +6,16 @@ from typing import NamedTuple
 
 from flask import Flask, Response, g, request
 from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 import logs
+from chat import secrets
 from chat.changes import ChangeFeed
 from chat.db import database_url, make_engine, session_factory, setup_lock, upgrade
 from chat.members import create_workspace
 from chat.models import Workspace
+from chat.secrets import Keyring, keys_from
 from chat.signin import issue_password_link
 from engine.core import Engine
 from engine.flows import FlowRegistry
@@ -53,6 +56,10 @@ def create_app(
     app = Flask("parley", static_folder=None)  # /static is the console's (web/static)
     app.url_map.converters["id"] = IdConverter
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep documents in their order
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes  # larger bodies: 413
+    if settings.proxies:  # the client's address and scheme as the proxies in front saw them
+        hops = settings.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     services = build_services(settings, clock or SystemClock(), migrate=migrate)
     app.extensions["parley"] = services
     blueprints = (
@@ -110,6 +117,7 @@ def build_services(settings: Settings, clock: Clock, *, migrate: bool = True) ->
     answer for the rest: a web process that starts while either is away serves 503s until
     it is back, rather than failing to boot."""
     url = database_url(settings.database_url, settings.data_dir.resolve())
+    secrets.configure(Keyring(keys_from(settings.secret_keys, settings.data_dir.resolve())))
     if migrate:
         upgrade(url)  # the schema is always the newest migration's
     client, embedded = connect(settings.redis_url, settings.data_dir.resolve())

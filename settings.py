@@ -8,9 +8,13 @@ data is a SQLite file there.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+import limits
+from cryptography.fernet import Fernet
 
 from channels.email import SmtpSettings
 from channels.messenger.settings import MessengerSettings
@@ -20,6 +24,17 @@ from logs import FORMATS, LEVELS
 
 class SettingsError(ValueError):
     """A setting that cannot be used; names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateRules:
+    """How often one address, visitor or token may do one thing (`limits` strings such as
+    `30/minute`; None: not limited). Enforced by `web.rate_limits`."""
+
+    widget_start: str | None = "30/minute"  # conversations one address starts on the widget
+    widget_act: str | None = "60/minute"  # messages, clicks and forms of one widget visitor
+    auth_failures: str | None = "10/minute"  # wrong API tokens and passwords from one address
+    webhook: str | None = "1200/minute"  # Messenger webhook calls from one address
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +53,11 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"  # where links in emails point
     log_level: str = "INFO"
     log_format: str = "text"  # or "json", one object per line for log shippers
+    max_body_bytes: int = 1_048_576  # a larger request body is refused with 413
+    rate_rules: RateRules = field(default_factory=RateRules)
+    proxies: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are believed
+    widget_origins: tuple[str, ...] = ()  # websites whose pages may run the widget ("*": any)
+    secret_keys: tuple[str, ...] = ()  # Fernet keys, newest first; unset: the data folder's own
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +76,11 @@ class Settings:
             public_url=env.get("PARLEY_PUBLIC_URL", "http://127.0.0.1:8000"),
             log_level=_choice(env, "PARLEY_LOG_LEVEL", LEVELS, "INFO", str.upper),
             log_format=_choice(env, "PARLEY_LOG_FORMAT", FORMATS, "text", str.lower),
+            max_body_bytes=_positive(env, "PARLEY_MAX_BODY_BYTES", 1_048_576),
+            rate_rules=_rate_rules(env),
+            proxies=_count(env, "PARLEY_PROXIES", 0),
+            widget_origins=_origins(env, "PARLEY_WIDGET_ORIGINS"),
+            secret_keys=_secret_keys(env, "PARLEY_SECRET_KEYS"),
         )
 
 
@@ -73,6 +98,65 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
     return int(raw)
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    return int(raw)
+
+
+def _listed(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated setting's items."""
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _secret_keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    keys = _listed(env, name)
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError as err:
+            message = f"{name} lists keys made by `parley secrets new-key`, separated by commas"
+            raise SettingsError(message) from err
+    return keys
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    found = tuple(origin.rstrip("/") for origin in _listed(env, name))
+    for origin in found:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                f"{name} lists origins such as https://shop.example (scheme, host and "
+                f"port only), or *; not {origin!r}"
+            )
+    return found
+
+
+_ORIGIN = re.compile(r"https?://[^/\s:]+(:\d{1,5})?")
+
+
+def _rate_rules(env: Mapping[str, str]) -> RateRules:
+    rules: dict[str, str | None] = {}
+    for rule in fields(RateRules):
+        name = f"PARLEY_RATE_{rule.name.upper()}"
+        raw = env.get(name)
+        if raw is None:
+            continue
+        if raw.strip().lower() == "off":
+            rules[rule.name] = None
+            continue
+        try:
+            limits.parse(raw)
+        except ValueError as err:
+            raise SettingsError(
+                f"{name} must be a rate such as 30/minute, or off, not {raw!r}"
+            ) from err
+        rules[rule.name] = raw.strip()
+    return RateRules(**rules)
 
 
 def _choice(

@@ -61,12 +61,14 @@ def main() -> int:
         installation.start()
         with chaos(installation, kill_every=args.kill_every or None, redis_restarts=restarts):
             crowd.run(threads=max(1, round(args.visitors_per_second * (args.messages + 1))))
-        loaded = time.monotonic() - begun
+            loaded = time.monotonic() - begun
+            time.sleep(max(0.0, seconds - loaded))  # the crashes go on for all of --minutes
         # pending entries of killed workers are claimed after 30 s; then the last silences
         result = settle(crowd, lambda: tally(installation, crowd), within=60 + 3 * SILENCE)
     finally:
         installation.stop()
     print(f"load: {loaded:.0f} s, {visitors} visitors x {args.messages} messages")
+    print(f"crashes for {max(seconds, loaded):.0f} s")
     print(result.report())
     if result.lost or result.duplicated or result.server_errors:
         print(f"logs in {folder}")

@@ -1,9 +1,9 @@
 """Email over SMTP: the settings, a mailer, and the templates flows send.
 
-A flow's `email: {template: coupon, to: ..., subject: ...}` renders `emails/coupon.txt`
-(and `emails/coupon.html` when present) with the same `{{ }}` templates flows use, over
-the contact's and the conversation's facts. Without SMTP settings nothing is sent and the
-attempt is logged.
+A flow's `email: {template: coupon, to: ..., subject: ...}` renders `emails/coupon.txt` with
+the same `{{ }}` templates flows use, and `emails/coupon.html` when present with Jinja (every
+value HTML-escaped), over the contact's and the conversation's facts. Without SMTP settings
+nothing is sent and the attempt is logged.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 
 from dsl.errors import EvaluationError, ExpressionSyntaxError
 from dsl.evaluate import render
@@ -84,6 +87,16 @@ def _message(sender: str, to: str, subject: str, text: str, html: str | None) ->
     return message
 
 
+# HTML is written by Jinja with every value escaped, in a sandbox (a template reads the facts,
+# never Python's internals); the flow language's `render` writes plain text only.
+_HTML = SandboxedEnvironment(autoescape=True)
+
+
+def render_html(source: str, facts: Mapping[str, Any]) -> str:
+    """An HTML template (Jinja) filled in from `facts`, each value escaped."""
+    return _HTML.from_string(source).render(facts)
+
+
 def render_email(
     folder: Path, template: str, facts: Mapping[str, Any], now: float
 ) -> tuple[str, str | None]:
@@ -95,8 +108,18 @@ def render_email(
             parts.append(None)
             continue
         try:
-            parts.append(render(parse_template(path.read_text(encoding="utf-8")), facts, now))
-        except (ExpressionSyntaxError, EvaluationError, OSError, UnicodeDecodeError) as err:
+            source = path.read_text(encoding="utf-8")
+            if suffix == ".html":
+                parts.append(render_html(source, facts))
+            else:
+                parts.append(render(parse_template(source), facts, now))
+        except (
+            ExpressionSyntaxError,
+            EvaluationError,
+            TemplateError,
+            OSError,
+            UnicodeDecodeError,
+        ) as err:
             raise EmailFailed(f"email template {path}: {err}") from err
     text, html = parts
     if text is None:

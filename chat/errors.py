@@ -65,3 +65,15 @@ class Invalid(ChatError):
 
     def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
         super().__init__(message, field=field, code=code or f"invalid_{field}")
+
+
+class RateLimited(ChatError):
+    """Too many requests of one kind from one address, visitor or token; `retry_after` is
+    how many seconds until the next is allowed."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; try again in {retry_after} s")
+        self.retry_after = retry_after

@@ -36,6 +36,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from chat.secrets import Sealed
+
 Role = Literal["owner", "admin", "agent"]
 Channel = Literal["messenger", "widget"]
 Status = Literal["ongoing", "ended"]
@@ -342,7 +344,7 @@ class MessengerPage(Base):
     workspace_id: Mapped[int] = mapped_column(ID, ForeignKey("workspaces.id", ondelete="CASCADE"))
     page_id: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    access_token: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str] = mapped_column(Sealed)  # encrypted at rest (chat.secrets)
     connected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -10,7 +10,6 @@ reason, which the API shows. Nothing here runs while an event is being handled.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.email import EmailFailed, Mailer
+from channels.email import EmailFailed, Mailer, render_html
 from chat.models import (
     Conversation,
     Member,
@@ -205,12 +204,15 @@ def waiting_email(name: str, minutes: int, messages: list[str], link: str) -> tu
     subject = f"{name} has been waiting {waited} for a reply"
     quoted = "\n".join(f"> {text}" for text in messages)
     text = f"{name} has been waiting {waited} for a reply.\n\n{quoted}\n\nReply: {link}\n"
-    items = "".join(f"<li>{html.escape(text)}</li>" for text in messages)
-    body = (
-        f"<p><strong>{html.escape(name)}</strong> has been waiting {waited} for a reply.</p>"
-        f'<ul>{items}</ul><p><a href="{html.escape(link)}">Open the conversation</a></p>'
-    )
-    return subject, text, body
+    facts = {"name": name, "waited": waited, "messages": messages, "link": link}
+    return subject, text, render_html(_WAITING_HTML, facts)
+
+
+_WAITING_HTML = (
+    "<p><strong>{{ name }}</strong> has been waiting {{ waited }} for a reply.</p>"
+    "<ul>{% for text in messages %}<li>{{ text }}</li>{% endfor %}</ul>"
+    '<p><a href="{{ link }}">Open the conversation</a></p>'
+)
 
 
 def change_notification_settings(

@@ -41,6 +41,9 @@ def test_smtp_settings_are_read_with_their_port_by_security() -> None:
         ({"PARLEY_SMTP_HOST": "h", "PARLEY_SMTP_PORT": "-1"}, "PARLEY_SMTP_PORT"),
         ({"PARLEY_LOG_LEVEL": "loud"}, "PARLEY_LOG_LEVEL"),
         ({"PARLEY_LOG_FORMAT": "xml"}, "PARLEY_LOG_FORMAT"),
+        ({"PARLEY_RATE_WIDGET_START": "lots"}, "PARLEY_RATE_WIDGET_START"),
+        ({"PARLEY_PROXIES": "one"}, "PARLEY_PROXIES"),
+        ({"PARLEY_MAX_BODY_BYTES": "0"}, "PARLEY_MAX_BODY_BYTES"),
     ],
 )
 def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -51,3 +54,11 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) ->
 def test_log_settings_are_read_in_any_case() -> None:
     settings = Settings.from_env({"PARLEY_LOG_LEVEL": "debug", "PARLEY_LOG_FORMAT": "JSON"})
     assert (settings.log_level, settings.log_format) == ("DEBUG", "json")
+
+
+def test_rate_limits_are_set_per_rule_or_turned_off() -> None:
+    rules = Settings.from_env(
+        {"PARLEY_RATE_WIDGET_START": "5/second", "PARLEY_RATE_WEBHOOK": "OFF"}
+    ).rate_rules
+    assert (rules.widget_start, rules.webhook) == ("5/second", None)
+    assert rules.auth_failures == "10/minute"  # the others keep their defaults

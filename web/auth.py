@@ -15,9 +15,11 @@ from typing import Concatenate, ParamSpec, TypeVar
 from flask import request
 from sqlalchemy.orm import Session
 
+from chat.errors import Unauthenticated
 from chat.members import authenticate
 from chat.models import Member
 from web.errors import ApiError
+from web.rate_limits import address
 from web.services import services
 
 P = ParamSpec("P")
@@ -32,8 +34,14 @@ def member_request(
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         token = bearer_token()
+        limiter = services().limiter
+        limiter.check("auth_failures", address())  # an address guessing tokens waits
         with services().outbox.transaction() as session:
-            member = authenticate(session, token)
+            try:
+                member = authenticate(session, token)
+            except Unauthenticated:
+                limiter.hit("auth_failures", address())
+                raise
             return handler(session, member, *args, **kwargs)
 
     return wrapper

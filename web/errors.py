@@ -7,13 +7,14 @@ import logging
 import redis
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from chat.errors import ChatError
+from chat.errors import ChatError, RateLimited
 from engine.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = 5  # seconds a client waits before trying again while Redis or the database is away
+MESSAGE_MAX = 300  # characters of an error message; one quoting a long input is cut
 
 
 class ApiError(Exception):
@@ -28,7 +29,10 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    """The JSON body and status of an error."""
+    """The JSON body and status of an error; a message that quotes the input keeps only an
+    excerpt of it (MESSAGE_MAX characters in all)."""
+    if len(message) > MESSAGE_MAX:
+        message = message[: MESSAGE_MAX - 1] + "…"
     response = jsonify({"error": {"code": code, "message": message, "field": field}})
     response.status_code = status
     return response
@@ -43,11 +47,20 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(ChatError)
     def chat_error(err: ChatError) -> Response:
-        return error_response(err.status, err.code, err.message, err.field)
+        response = error_response(err.status, err.code, err.message, err.field)
+        if isinstance(err, RateLimited):
+            response.headers["Retry-After"] = str(err.retry_after)
+        return response
 
     @app.errorhandler(InvalidInput)
     def invalid_input(err: InvalidInput) -> Response:
         return error_response(422, "invalid", err.message, err.field)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(err: RequestEntityTooLarge) -> Response:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        message = f"the request body is over the limit of {limit:,} bytes"
+        return error_response(413, "too_large", message)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:

@@ -27,6 +27,7 @@ from chat.permissions import require
 from web.auth import bearer_token, member_request
 from web.bodies import json_body
 from web.errors import ApiError
+from web.rate_limits import address
 from web.services import services
 
 webhooks = Blueprint("messenger_webhook", __name__, url_prefix="/webhooks/messenger")
@@ -62,6 +63,7 @@ def verify() -> Response:
 @webhooks.post("")
 def receive() -> tuple[Response, int]:
     """Meta's events: checked against the signature, then queued for the workers."""
+    services().limiter.hit("webhook", address())
     body = request.get_data()
     secret = services().settings.messenger.app_secret
     if not signature_matches(secret, body, request.headers.get(SIGNATURE_HEADER)):

@@ -33,6 +33,7 @@ from engine.redis_server import EmbeddedRedis
 from engine.streams import ShardLeases
 from engine.worker import EventStream, Worker
 from settings import Settings
+from web.rate_limits import Limiter
 
 FAILURE_WAIT = 2.0  # seconds a worker waits after Redis or the database failed it
 log = logging.getLogger(__name__)
@@ -136,6 +137,11 @@ class Services:
         """A Graph API client for the configured Graph API (Meta's, or a test's fake)."""
         messenger = self.settings.messenger
         return GraphClient(messenger.graph_api_url, timeout=messenger.graph_timeout)
+
+    @functools.cached_property
+    def limiter(self) -> Limiter:
+        """The deployment's rate limits, counted in Redis."""
+        return Limiter(self.redis, self.engine.store.keys.prefix, self.settings.rate_rules)
 
     @functools.cached_property
     def outbox(self) -> EventOutbox:

@@ -3,6 +3,9 @@
 Visitors are not members: the widget identifies them with the visitor token it got when
 the first conversation started (header `X-Visitor-Token`); chat.visitors does the rest.
 Replies are fetched by polling `GET .../messages?after=<last message id>`.
+
+The widget runs on the customer's website, another origin than Parley's: the origins set in
+`PARLEY_WIDGET_ORIGINS` may call these endpoints from the browser (CORS); others may not.
 """
 
 from __future__ import annotations
@@ -18,9 +21,26 @@ from engine.events import EventType
 from web.args import int_arg
 from web.bodies import TEXT_BODY, json_body
 from web.conversations import message_json
+from web.rate_limits import address
 from web.services import services
 
 blueprint = Blueprint("widget", __name__, url_prefix="/widget")
+CORS_MAX_AGE = 600  # seconds a browser may keep a preflight's answer
+
+
+@blueprint.after_request
+def allow_the_sites_origin(response: Response) -> Response:
+    """Let the browser of a visitor on an allowed website read the answer (CORS)."""
+    origin = request.headers.get("Origin")
+    allowed = services().settings.widget_origins
+    if origin and (origin in allowed or "*" in allowed):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Visitor-Token"
+        response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
+    response.vary.add("Origin")
+    return response
+
 
 _START = {
     "type": "object",
@@ -42,6 +62,7 @@ _CLICK = {
 def start() -> tuple[Response, int]:
     """Start (or resume) the visitor's widget conversation; a new visitor gets a token."""
     body = json_body(_START)
+    services().limiter.hit("widget_start", address())
     with services().outbox.transaction() as session:
         conversation, token, started = visitors.start(
             session, body.get("visitor_token"), body.get("name"), services().now()
@@ -54,6 +75,7 @@ def start() -> tuple[Response, int]:
 def write(conversation_id: int) -> tuple[Response, int]:
     """The visitor writes a message."""
     text = json_body(TEXT_BODY)["text"]
+    services().limiter.hit("widget_act", _token() or address())
     with services().outbox.transaction() as session:
         message = visitors.write(session, _token(), conversation_id, text, services().now())
         reply = {"message_id": message.id}
@@ -90,6 +112,7 @@ def read(conversation_id: int) -> Response:
 
 
 def _act(conversation_id: int, kind: EventType, **fields: str) -> tuple[Response, int]:
+    services().limiter.hit("widget_act", _token() or address())
     with services().outbox.transaction() as session:
         visitors.act(session, _token(), conversation_id, kind, services().now(), **fields)
     return jsonify({"accepted": True}), 202

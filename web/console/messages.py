@@ -20,6 +20,7 @@ from web.notifications import MAX_WAIT_MINUTES
 _TAG = _l("A tag has 1 to %(max)s characters.", max=TAG_MAX)
 TEXTS: dict[str, LazyString] = {
     "wrong_password": _l("This email and password do not match a member."),
+    "rate_limited": _l("Too many tries from here: wait a minute, then try again."),
     "link_expired": _l("This link has been used or is out of date: ask an admin for a new one."),
     "invalid_password": _l(
         "A password has %(min)s to %(max)s characters.", min=PASSWORD_MIN, max=PASSWORD_MAX

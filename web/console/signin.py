@@ -28,6 +28,7 @@ from web.console.base import (
 )
 from web.console.i18n import LANGUAGE_COOKIE, LANGUAGES
 from web.console.messages import error_text
+from web.rate_limits import address
 from web.services import services
 
 
@@ -44,15 +45,21 @@ def sign_in_page() -> ResponseReturnValue:
     check_csrf()
     email = request.form.get("email", "")
     error = None
+    status = 200
     if request.method == "POST":
-        with services().outbox.transaction() as session:
-            try:
-                _, token = sign_in(session, email, request.form.get("password", ""), _now())
-            except ChatError as err:
-                error = error_text(err)
-            else:
-                return _signed_in(token)
-    status = 401 if error else 200
+        limiter = services().limiter
+        try:
+            limiter.check("auth_failures", address())  # an address guessing passwords waits
+            with services().outbox.transaction() as session:
+                try:
+                    _, token = sign_in(session, email, request.form.get("password", ""), _now())
+                except Unauthenticated:
+                    limiter.hit("auth_failures", address())
+                    raise
+        except ChatError as err:
+            error, status = error_text(err), err.status
+        else:
+            return _signed_in(token)
     return page("console/signin.html", status, email=email, error=error, next=_next())
 
 
