@@ -71,11 +71,13 @@ def receive() -> tuple[Response, int]:
             403, "forbidden", "missing or wrong X-Hub-Signature-256 signature", SIGNATURE_HEADER
         )
     try:
-        found = items(body)
+        batch = items(body)
     except BadWebhook as err:
         raise ApiError(400, "bad_request", str(err), "body") from err
-    services().messenger_inbox.accept(found)
-    return jsonify({"received": len(found)}), 200
+    inbox = services().messenger_inbox
+    inbox.accept(batch.found)
+    inbox.set_aside(batch.unreadable)
+    return jsonify({"received": len(batch.found), "set_aside": len(batch.unreadable)}), 200
 
 
 @blueprint.get("/pages")

@@ -6,7 +6,9 @@ take the items here, oldest first, each in one transaction:
 
 - a visitor's message or postback is stored once per Messenger message id (Meta retries
   deliveries), in the visitor's ongoing conversation on that Page, started if need be; a
-  new sender becomes a contact named from their Graph API profile when it can be read;
+  new sender becomes a contact named from their Graph API profile when it can be read; a
+  text over Messenger's own 2,000 characters is cut there, with a `cut` attachment giving
+  the length that came;
 - an echo of Parley's own send (its metadata) confirms the stored message; any other echo is
   a reply an agent sent outside Parley (Page inbox, Business Suite) and is stored as an
   off-platform agent message;
@@ -34,6 +36,7 @@ from channels.messenger.graph import GraphError
 from channels.messenger.people import find_contact, find_message, find_page, page_contact
 from channels.messenger.webhook import Item
 from chat.conversations import open_conversation, record_message
+from chat.inbox_actions import REPLY_MAX
 from chat.models import Conversation, Message, MessengerPage
 from chat.news import tell
 from chat.outbox import EventOutbox
@@ -84,6 +87,12 @@ class MessengerInbox:
     def accept(self, found: list[Item]) -> None:
         """Queue webhook items for the workers (the webhook endpoint's only work)."""
         self.queue.add((self.keys.shard(item.psid), {"item": item.to_json()}) for item in found)
+
+    def set_aside(self, unreadable: list[tuple[str, str]]) -> None:
+        """Keep the webhook items that could not be read, with the reason, for an operator
+        (the inbound stream's dead letters, shard 0)."""
+        for raw, reason in unreadable:
+            self.queue.set_aside(0, {b"item": raw.encode()}, f"unreadable item: {reason}")
 
     def run_once(self, consumer: str, shards: Iterable[int], count: int = 100) -> int:
         """Apply the waiting items of `shards` (those the consumer's worker leases), oldest
@@ -163,12 +172,16 @@ class _Context:
 
     def store(
         self, mid: str, text: str, attachments: list[dict[str, Any]], *, from_page: bool = False
-    ) -> Conversation | None:
+    ) -> tuple[Conversation, str] | None:
         """Record a message once per Messenger id in the visitor's ongoing conversation (started
-        if need be); the conversation, or None when the message was stored before (Meta
-        delivered it again): its news was told with it."""
+        if need be); the conversation and the text as stored, or None when the message was
+        stored before (Meta delivered it again): its news was told with it."""
         if find_message(self.session, mid) is not None:
             return None
+        if len(text) > REPLY_MAX:  # longer than Messenger itself allows: forged, or a bug
+            log.warning("Messenger message %s: %d characters cut to %d", mid, len(text), REPLY_MAX)
+            attachments = [*attachments, {"type": "cut", "length": len(text)}]
+            text = text[:REPLY_MAX]
         contact, _ = page_contact(self.session, self.page, self.item.psid, self.name, self.at)
         conversation, started = open_conversation(
             self.session, contact, "messenger", self.at, account=self.page.page_id
@@ -185,7 +198,7 @@ class _Context:
         )
         if started:
             self.tell(conversation, "conversation.started", f"messenger-start:{conversation.id}")
-        return conversation
+        return conversation, text
 
     def tell(
         self, conversation: Conversation, kind: EventType, event_id: str = "", **fields: Any
@@ -206,10 +219,10 @@ class _Context:
 def _visitor_message(context: _Context) -> None:
     message = context.item.data["message"]
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
-    text = str(message.get("text") or "")
-    conversation = context.store(context.mid, text, attachments)
-    if conversation is None:
+    stored = context.store(context.mid, str(message.get("text") or ""), attachments)
+    if stored is None:
         return
+    conversation, text = stored
     payload = (message.get("quick_reply") or {}).get("payload")
     if isinstance(payload, str) and not payload.startswith(TEXT_PAYLOAD):
         context.tell(conversation, "button.clicked", payload=payload)
@@ -224,9 +237,9 @@ def _postback(context: _Context) -> None:
     payload = str(postback.get("payload") or "")
     title = str(postback.get("title") or "")
     attachments = [{"type": "postback", "payload": payload}]
-    conversation = context.store(context.mid, title, attachments)
-    if conversation is not None:
-        context.tell(conversation, "button.clicked", payload=payload)
+    stored = context.store(context.mid, title, attachments)
+    if stored is not None:
+        context.tell(stored[0], "button.clicked", payload=payload)
 
 
 def _echo(context: _Context) -> None:
@@ -237,10 +250,11 @@ def _echo(context: _Context) -> None:
         return
     if _ours(context, message):
         return  # Parley's own send, recorded by the sender
-    text = str(message.get("text") or "")
     attachments = [_attachment(raw) for raw in message.get("attachments") or []]
-    conversation = context.store(context.mid, text, attachments, from_page=True)
-    if conversation is not None:
+    text = str(message.get("text") or "")
+    stored = context.store(context.mid, text, attachments, from_page=True)
+    if stored is not None:
+        conversation, text = stored
         context.tell(conversation, "message.sent", sender="agent", off_platform=True, text=text)
 
 

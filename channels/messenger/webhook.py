@@ -4,7 +4,9 @@ Meta signs the raw body it sends (HMAC-SHA256 with the app secret, header
 `X-Hub-Signature-256: sha256=<hex>`), in an escaped form that re-serialised JSON would not
 reproduce, so the check runs on the bytes as received, before anything is parsed. A body
 holds entries per Page, each with `messaging` items (or `standby` ones while another app
-controls the thread); every item becomes one `Item`, keyed by the visitor it concerns.
+controls the thread); every item becomes one `Item`, keyed by the visitor it concerns. An
+entry or item that cannot be read is set aside with the reason, and the call's other items
+are kept: Meta retries a whole call that is not answered 200, bad item included, forever.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+EXCERPT = 2_000  # characters of an unreadable item kept with the reason
 
 
 class BadWebhook(ValueError):
-    """A signed body that is not the JSON Meta sends; nothing of it is kept."""
+    """A signed body that is not the JSON Meta sends (or one item of it)."""
 
 
 def signature_matches(app_secret: str, body: bytes, header: str | None) -> bool:
@@ -71,29 +74,54 @@ class Item:
         return cls(**json.loads(text))
 
 
-def items(body: bytes) -> list[Item]:
-    """Every item of every entry of a webhook body, oldest first; BadWebhook if malformed."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one webhook call brought: its good items, oldest first, and the ones that could
+    not be read, each with the reason (kept aside, never dropped silently)."""
+
+    found: list[Item]
+    unreadable: list[tuple[str, str]]  # (the item as sent, at most 2,000 characters; why)
+
+
+def items(body: bytes) -> Batch:
+    """Every item of every entry of a webhook body, oldest first. A body that is not a Page
+    webhook at all is refused (BadWebhook); a malformed entry or item is set aside in the
+    batch, so the good items of the same call are kept."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise BadWebhook(f"the body is not JSON: {err}") from err
     if not isinstance(document, dict) or document.get("object") != "page":
         raise BadWebhook('the body is not a Page webhook ({"object": "page", ...})')
-    found = list(_entries(document.get("entry")))
-    found.sort(key=lambda item: item.timestamp_ms)  # Meta does not promise arrival order
-    return found
-
-
-def _entries(entries: object) -> Iterator[Item]:
+    entries = document.get("entry")
     if not isinstance(entries, list):
         raise BadWebhook("`entry` must be a list")
+    batch = Batch([], [])
     for entry in entries:
-        if not isinstance(entry, dict):
-            raise BadWebhook("each entry must be an object")
-        page_id = str(entry.get("id", ""))
-        for field, standby in (("messaging", False), ("standby", True)):
-            for raw in entry.get(field) or []:
-                yield _item(page_id, raw, standby)
+        _entry(entry, batch)
+    batch.found.sort(key=lambda item: item.timestamp_ms)  # Meta does not promise arrival order
+    return batch
+
+
+def _entry(entry: object, batch: Batch) -> None:
+    if not isinstance(entry, dict):
+        batch.unreadable.append((_excerpt(entry), "an entry must be an object"))
+        return
+    page_id = str(entry.get("id", ""))
+    for field, standby in (("messaging", False), ("standby", True)):
+        raws = entry.get(field) or []
+        if not isinstance(raws, list):
+            batch.unreadable.append((_excerpt(raws), f"`{field}` must be a list"))
+            continue
+        for raw in raws:
+            try:
+                batch.found.append(_item(page_id, raw, standby))
+            except BadWebhook as err:
+                batch.unreadable.append((_excerpt(raw), str(err)))
+
+
+def _excerpt(raw: object) -> str:
+    return json.dumps(raw, ensure_ascii=False)[:EXCERPT]
 
 
 def _item(page_id: str, raw: object, standby: bool) -> Item:
@@ -105,7 +133,7 @@ def _item(page_id: str, raw: object, standby: bool) -> Item:
     if not isinstance(visitor, dict) or not visitor.get("id"):
         raise BadWebhook(f"a {kind} item without the visitor's id")
     timestamp = raw.get("timestamp", 0)
-    if not isinstance(timestamp, int):
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
         raise BadWebhook("`timestamp` must be whole milliseconds")
     return Item(page_id, str(visitor["id"]), timestamp, kind, raw, standby)
 

@@ -178,3 +178,28 @@ def test_an_item_that_loses_a_race_with_another_worker_is_applied_again(shop: Sh
         for shard in range(inbox.keys.shards)
     )
     assert pending == 0  # acknowledged: nothing left for another worker to claim
+
+
+def test_a_malformed_item_is_set_aside_and_its_good_neighbours_are_kept(shop: Shop) -> None:
+    person = {"sender": {"id": "U1"}, "recipient": {"id": shop.page.id}}
+    good = {**person, "timestamp": shop.graph.millis(), "message": {"mid": "m1", "text": "hi"}}
+    bad = {**person, "timestamp": "yesterday", "message": {"mid": "m2", "text": "lost?"}}
+    request = shop.graph.signed_request(shop.page.id, [good, bad])
+    answer = shop.client.post("/webhooks/messenger", data=request.body, headers=request.headers)
+    assert answer.status_code == 200  # so Meta does not send the whole call again, forever
+    assert answer.get_json() == {"received": 1, "set_aside": 1}
+    shop.services.settle()
+    assert [m.text for m in messages(shop)] == ["hi"]
+    inbox = shop.services.messenger_inbox
+    dead = shop.services.redis.xrange(inbox.queue.dead_letters(0))
+    (record,) = [fields[b"entry"].decode() for _, fields in dead]
+    assert "`timestamp` must be whole milliseconds" in record
+    assert "lost?" in record  # kept as sent, for an operator
+
+
+def test_a_text_longer_than_messenger_allows_is_cut_and_the_cut_recorded(shop: Shop) -> None:
+    shop.graph.visitor_message(shop.page.id, text="x" * 5_000)
+    shop.deliver()
+    (message,) = messages(shop)
+    assert len(message.text or "") == 2_000
+    assert {"type": "cut", "length": 5_000} in message.attachments
