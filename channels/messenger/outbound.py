@@ -34,7 +34,6 @@ from channels.messenger.graph import GraphClient, GraphError, QuickReply
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
 from channels.messenger.people import find_page
 from channels.messenger.window import (
-    HUMAN_AGENT,
     Terms,
     WindowClosed,
     agent_terms,
@@ -192,12 +191,12 @@ def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | No
 
 
 def _terms(message: Message, last_visitor_at: datetime | None, now: datetime) -> Terms | None:
-    """The terms as of now: a reply that waited for a retry may have crossed 24 hours."""
+    """The terms as of now, judged as the API judged the reply (with the tag it accepted): a
+    reply that waited for a retry may have crossed 24 hours, or 7 days."""
     if message.sender == "bot":
         return bot_terms(last_visitor_at, now)
-    if message.message_tag not in (None, HUMAN_AGENT):  # an allowed tag the agent picked
-        return Terms("MESSAGE_TAG", message.message_tag)
-    return agent_terms(last_visitor_at, now, (), None)
+    tag = message.message_tag
+    return agent_terms(last_visitor_at, now, (tag,) if tag else (), tag)
 
 
 def _psid(conversation: Conversation) -> str | None:

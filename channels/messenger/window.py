@@ -66,7 +66,11 @@ def agent_terms(
 ) -> Terms:
     """How a human agent's reply goes out now, or WindowClosed saying why it cannot.
 
-    Within 7 days Parley picks the terms itself and a `tag` given is not used.
+    Within 7 days Parley picks the terms itself and a `tag` given is not used. Past them only
+    a tag of `allowed` goes, never HUMAN_AGENT (Meta refuses it there), even when listed.
+    The API judges a reply with this when it is written and the sender again, with the tag
+    the reply was accepted with, when it goes out: what one accepts the other sends, unless
+    the reply waited past the window meanwhile.
     """
     if last_visitor_at is None:
         raise WindowClosed("the visitor has not written on Messenger yet, so no reply can be sent")
@@ -75,9 +79,9 @@ def agent_terms(
         return Terms("RESPONSE")
     if age < HUMAN_AGENT_WINDOW:
         return Terms("MESSAGE_TAG", HUMAN_AGENT)
-    if tag is not None and tag in allowed:
+    if tag is not None and tag in allowed and tag != HUMAN_AGENT:
         return Terms("MESSAGE_TAG", tag)
-    raise WindowClosed(_refusal(age.days, allowed, tag))
+    raise WindowClosed(_refusal(age.days, tuple(t for t in allowed if t != HUMAN_AGENT), tag))
 
 
 def bot_terms(last_visitor_at: datetime | None, now: datetime) -> Terms | None:
@@ -96,6 +100,11 @@ def bot_skip_reason(last_visitor_at: datetime | None, now: datetime) -> str:
 
 
 def _refusal(days: int, allowed: tuple[str, ...], tag: str | None) -> str:
+    if tag == HUMAN_AGENT:
+        return (
+            f"the visitor last wrote {days} days ago, and Messenger takes HUMAN_AGENT only "
+            "within 7 days of it" + (f"; pick one of {', '.join(allowed)}" if allowed else "")
+        )
     if not allowed:
         return (
             f"the reply window closed: the visitor last wrote {days} days ago, and past 7 days "

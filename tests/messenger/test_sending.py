@@ -94,6 +94,19 @@ def test_past_seven_days_an_allowed_tag_must_be_picked(shop: Shop) -> None:
     assert (sent.messaging_type, sent.tag) == ("MESSAGE_TAG", "ACCOUNT_UPDATE")
 
 
+@pytest.mark.parametrize("allowed_tags", [("HUMAN_AGENT",)])
+def test_what_the_api_accepts_the_sender_sends_even_with_human_agent_listed(shop: Shop) -> None:
+    conversation_id = visitor_wrote(shop, ago=6 * DAY)
+    reply(shop, conversation_id, tag="HUMAN_AGENT")  # inside the 7 days: accepted, and sent
+    shop.services.settle()
+    (sent,) = shop.graph.sent
+    assert (sent.messaging_type, sent.tag) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    shop.advance(2 * DAY)
+    error = reply(shop, conversation_id, status=422, tag="HUMAN_AGENT")["error"]
+    assert error["code"] == "window_closed"  # refused here, not accepted and failed later
+    assert "HUMAN_AGENT only within 7 days" in error["message"]
+
+
 @pytest.mark.parametrize("allowed_tags", [UPDATE_TAGS])
 def test_the_conversation_shows_its_reply_window(shop: Shop) -> None:
     conversation_id = visitor_wrote(shop, ago=2 * DAY)

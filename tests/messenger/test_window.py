@@ -61,6 +61,12 @@ def test_past_seven_days_any_other_tag_is_refused_naming_the_choices(tag: str | 
         agent_terms(WROTE, later(days=8), UPDATE_TAGS, tag)
 
 
+def test_past_seven_days_human_agent_is_refused_even_when_listed() -> None:
+    listed = ("HUMAN_AGENT", "ACCOUNT_UPDATE")
+    with pytest.raises(WindowClosed, match=r"HUMAN_AGENT only within 7 days.*ACCOUNT_UPDATE$"):
+        agent_terms(WROTE, later(days=8), listed, "HUMAN_AGENT")
+
+
 def test_no_reply_to_someone_who_never_wrote() -> None:
     with pytest.raises(WindowClosed, match="has not written"):
         agent_terms(None, later(), UPDATE_TAGS, "ACCOUNT_UPDATE")
