@@ -364,6 +364,7 @@ class MessengerSync(Base):
     contacts_imported: Mapped[int] = mapped_column(default=0)
     messages_imported: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[str]] = mapped_column(MutableList.as_mutable(JSON_LIST), default=list)
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")  # in a row, for backoff
     next_request_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a worker holds it
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

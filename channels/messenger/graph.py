@@ -22,7 +22,6 @@ DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
 # Pinned on purpose: Meta changes behaviour between versions, so moving to a new one is a
 # change of its own, made after reading Meta's changelog, not something that happens to us.
 GRAPH_API_VERSION = "v24.0"
-DEFAULT_THROTTLE_BACKOFF = 60.0  # seconds, when a throttle comes without a usage header
 SUBSCRIBED_FIELDS = (
     "messages",
     "messaging_postbacks",
@@ -73,8 +72,9 @@ class GraphError(Exception):
 
     @property
     def throttled(self) -> bool:
-        """Meta's rate limits: the app, user, Page or Messenger usage is over its share."""
-        return self.code in THROTTLE_CODES
+        """Meta's rate limits: the app, user, Page or Messenger usage is over its share (an
+        edge's bare HTTP 429 too)."""
+        return self.code in THROTTLE_CODES or (self.code is None and self.http_status == 429)
 
     @property
     def transient(self) -> bool:
@@ -200,11 +200,9 @@ def error_from(status: int, payload: Any, usage: Usage | None, *, posted: bool) 
             delivered_unknown=posted and status >= 500,
         )
     code = as_int(error.get("code")) or None
-    retry_after = None
+    retry_after = None  # without a usage header's word, the caller's backoff decides
     if usage is not None and usage.estimated_time_to_regain_access > 0:
         retry_after = usage.regain_seconds
-    elif code in THROTTLE_CODES:
-        retry_after = DEFAULT_THROTTLE_BACKOFF
     return GraphError(
         str(error.get("message") or "Graph API error"),
         code=code,

@@ -8,7 +8,7 @@ request), sends, and records the outcome:
 - `sent`, with Meta's message id; the echo, which carries `parley:<message id>` as metadata,
   confirms it too and may arrive first;
 - back to `pending` for a later attempt when Meta throttled the Page or failed before
-  accepting the message, after the wait its usage headers give (or a growing backoff);
+  accepting the message, after the wait its usage headers give (or channels.backoff's);
 - `failed` with the reason (window closed, person unavailable, token expired...), shown to
   agents on the message;
 - `skipped` for a flow's message outside the 24-hour window.
@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.backoff import retry_wait
 from channels.messenger.graph import GraphClient, GraphError, QuickReply
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
 from channels.messenger.people import find_page
@@ -146,7 +147,7 @@ class MessengerSender:
             if message is None or message.delivery != "sending":
                 return
             if retry and outgoing.attempt < MAX_ATTEMPTS:
-                wait = err.retry_after or 2.0**outgoing.attempt
+                wait = retry_wait(outgoing.attempt, told=err.retry_after, base=2.0, cap=300.0)
                 message.delivery, message.send_after = (
                     "pending",
                     self.now() + timedelta(seconds=wait),

@@ -9,7 +9,8 @@ stored again. Scope `recent` takes the first page (the 100 most recently active
 conversations); `all` follows the cursors to the end.
 
 Requests keep to about 2 a second per Page (the Conversations API's limit); a throttled or
-failed request is tried again later, after the wait Meta's usage headers give. Imported
+failed request is tried again later, after the wait Meta's usage headers give or else a
+jittered backoff over the failures in a row (channels.backoff). Imported
 messages do not reach the engine: they start no flow and notify nobody.
 
 Imported history goes into the contact's ongoing conversation on the Page when there is
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.backoff import retry_wait
 from channels.messenger.graph import ConversationPage, GraphClient, GraphError
 from channels.messenger.people import find_message, page_contact
 from channels.messenger.window import HUMAN_AGENT_WINDOW
@@ -39,6 +41,9 @@ MESSAGES_PER_CONTACT = 20  # the Conversations API details only a thread's 20 la
 REQUEST_INTERVAL = timedelta(seconds=0.5)  # about 2 requests a second per Page
 LEASE = timedelta(minutes=2)  # a worker silent this long is taken for dead
 ERRORS_KEPT = 20
+# After a failure without word from Meta on how long to wait (see channels.backoff): a
+# throttle waits from 5 s, an outage from 2 s, doubling with each failure in a row, to 5 min.
+THROTTLE_BASE, TRANSIENT_BASE, RETRY_CAP = 5.0, 2.0, 300.0
 log = logging.getLogger(__name__)
 
 
@@ -155,7 +160,7 @@ class PageSync:
 
     def _moved_on(self, job: MessengerSync, fetched: ConversationPage) -> None:
         job.pages_fetched += 1
-        job.cursor, job.lease_until = fetched.after, None
+        job.cursor, job.lease_until, job.failures = fetched.after, None, 0
         job.next_request_at = self.now() + REQUEST_INTERVAL
         enough = job.scope == "recent" and job.contacts_imported >= PAGE_SIZE
         if enough or fetched.after is None:  # Meta's short pages are not the end
@@ -170,7 +175,9 @@ class PageSync:
             del job.errors[:-ERRORS_KEPT]
             job.lease_until = None
             if err.throttled or err.transient:
-                wait = err.retry_after or 2.0 ** min(len(job.errors), 8)
+                job.failures += 1
+                base = THROTTLE_BASE if err.throttled else TRANSIENT_BASE
+                wait = retry_wait(job.failures, told=err.retry_after, base=base, cap=RETRY_CAP)
                 job.next_request_at = self.now() + timedelta(seconds=wait)
                 log.info("sync %s of Page %s waits %.0f s: %s", job.id, claimed.page_id, wait, err)
             else:

@@ -8,7 +8,6 @@ from email.message import Message
 import pytest
 
 from channels.messenger.graph import (
-    DEFAULT_THROTTLE_BACKOFF,
     GraphClient,
     GraphError,
     QuickReply,
@@ -129,9 +128,11 @@ def test_throttles_say_how_long_to_wait(
     assert client.last_usage is not None
     assert client.last_usage.estimated_time_to_regain_access == 7
     graph_api.fail_next("messages", 613)
-    assert failure(client, graph_page, graph_visitor).retry_after == DEFAULT_THROTTLE_BACKOFF
-    graph_api.fail_next("messages", 100)
-    assert failure(client, graph_page, graph_visitor).retry_after is None
+    throttled = failure(client, graph_page, graph_visitor)
+    assert throttled.throttled
+    assert throttled.retry_after is None  # no word on how long: the caller's backoff decides
+    graph_api.fail_next("messages", http_status=429)  # an edge's bare 429, no Graph error
+    assert failure(client, graph_page, graph_visitor).reason == "throttled"
 
 
 def test_a_timeout_may_have_delivered_the_message(

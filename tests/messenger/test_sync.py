@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 
 from channels.messenger.graph import ConversationPage, GraphClient
 from channels.messenger.sync import PageSync
+from channels.messenger.sync import run_to_end as sync_to_end
 from chat.models import ChannelIdentity, Contact, Conversation, Message
 from cli import main
 from tests.messenger.shop import Shop
@@ -146,6 +149,36 @@ def test_a_throttled_sync_waits_and_goes_on(shop: Shop) -> None:
     assert progress(shop, sync["id"])["pages_fetched"] == 0
     done = run_to_end(shop, sync["id"])
     assert (done["status"], done["contacts_imported"]) == ("done", 2)
+
+
+def test_all_of_1500_conversations_come_in_under_throttles_and_outages(shop: Shop) -> None:
+    shop.graph.seed_conversations(shop.page.id, 1_500, messages_each=1)
+    sync = start(shop, "all")
+    faults: Iterator[dict[str, int]] = itertools.cycle(
+        [
+            {"code": 80006, "regain_minutes": 1},  # Meta says how long: one minute
+            {"code": 613},  # throttled without a word on how long
+            {"http_status": 500},  # an outage
+            {},  # a page that goes through
+        ]
+    )
+    begun = shop.clock.now()
+    syncs = PageSync(shop.services.sessions, shop.services.graph(), shop.services.now)
+
+    def wait(seconds: float) -> None:
+        fault = next(faults)
+        if fault:
+            shop.graph.fail_next("conversations", **fault)  # type: ignore[arg-type]
+        shop.advance(seconds)
+
+    *_, done = sync_to_end(syncs, sync["id"], wait)
+    assert (done["status"], done["contacts_imported"]) == ("done", 1_500)
+    assert any("throttled" in error for error in done["errors"])
+    # 15 pages, each after Meta's minute (waited 60-72 s), a throttle without word (10 s) and
+    # an outage (8 s): about 22 minutes. A full minute per throttle and a backoff that grew
+    # over the whole job (to 256 s) took hours.
+    elapsed = shop.clock.now() - begun
+    assert 15 * 60 <= elapsed < 30 * 60
 
 
 def test_an_expired_token_fails_the_sync_and_says_so(shop: Shop) -> None:

@@ -191,7 +191,7 @@ def test_a_malformed_item_is_set_aside_and_its_good_neighbours_are_kept(shop: Sh
     shop.services.settle()
     assert [m.text for m in messages(shop)] == ["hi"]
     inbox = shop.services.messenger_inbox
-    dead = shop.services.redis.xrange(inbox.queue.dead_letters(0))
+    dead: Any = shop.services.redis.xrange(inbox.queue.dead_letters(0))
     (record,) = [fields[b"entry"].decode() for _, fields in dead]
     assert "`timestamp` must be whole milliseconds" in record
     assert "lost?" in record  # kept as sent, for an operator
