@@ -9,6 +9,7 @@ own conversations sees only the contacts of those conversations.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Final
 
 import phonenumbers
@@ -18,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from chat.errors import Invalid, NotFound
 from chat.models import Contact, Member
+from chat.news import tell_forgotten
 from chat.paging import check_limit, decode_cursor, encode_cursor
-from chat.permissions import require, visible_contacts
+from chat.permissions import require, require_admin, visible_contacts
 
 REMARK_NAME_MAX = 100
 EDITABLE = ("remark_name", "phone", "email", "default_region")
@@ -70,6 +72,16 @@ def edit_contact(session: Session, member: Member, contact_id: int, **changes: o
     require(member, "contacts.edit")
     contact = get_contact(session, member, contact_id)
     return update_contact(session, contact, **_edits(changes))
+
+
+def delete_contact(session: Session, member: Member, contact_id: int, at: datetime) -> None:
+    """Delete a contact for a privacy request, with their identities, conversations and
+    messages (the database cascades); the owner or an admin only. The engine is told to
+    forget them in the same transaction (its state, trace and drill-down rows go)."""
+    require_admin(member)
+    contact = get_contact(session, member, contact_id)
+    tell_forgotten(session, contact, at)
+    session.delete(contact)
 
 
 def _edits(changes: dict[str, object]) -> dict[str, str | None]:

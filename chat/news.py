@@ -74,11 +74,32 @@ def tell(
 ) -> None:
     """Stage the engine event `kind` about `conversation` in `session`'s transaction, with
     the contact's next event number."""
-    seq = session.execute(
+    seq = next_number(session, conversation.contact_id)
+    stage(session, event_for(conversation, kind, at, event_id, seq=seq, **fields))
+
+
+def tell_forgotten(session: Session, contact: Contact, at: datetime) -> None:
+    """Stage the engine's `visitor.forgotten` for a contact deleted in this transaction: it
+    comes after everything told about them before, and it carries no facts."""
+    event = Event(
+        id=f"forget:{contact.id}",
+        type="visitor.forgotten",
+        visitor_id=visitor_id(contact),
+        conversation_id="",
+        at=at.timestamp(),
+        seq=next_number(session, contact.id),
+    )
+    stage(session, event)
+
+
+def next_number(session: Session, contact_id: int) -> int:
+    """The contact's next event number, taken by updating its row: a concurrent transaction
+    about the same contact waits for this one, so numbers follow the commits' order."""
+    seq: int = session.execute(
         update(Contact)
-        .where(Contact.id == conversation.contact_id)
+        .where(Contact.id == contact_id)
         .values(event_seq=Contact.event_seq + 1)
         .returning(Contact.event_seq)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    stage(session, event_for(conversation, kind, at, event_id, seq=seq, **fields))
+    return seq

@@ -85,6 +85,10 @@ class Effects:
     timers: list[tuple[bool, Timer]] = field(default_factory=list)  # (added?, timer), in order
     trace: list[dict[str, Any]] = field(default_factory=list)
     earlier_traces: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    forget: list[str] = field(
+        default_factory=list
+    )  # flows whose drill-down row of the visitor goes
+    forgotten: bool = False  # the visitor was forgotten: their trace goes, none is written
 
     def trace_records(self) -> list[tuple[str, list[dict[str, Any]]]]:
         """(event id, trace lines) of every event these effects hold, oldest first."""
@@ -98,6 +102,8 @@ class Effects:
         self.funnel.update(later.funnel)
         self.timers += later.timers
         self.earlier_traces += later.trace_records()
+        self.forget += later.forget
+        self.forgotten = self.forgotten or later.forgotten
 
     def command(
         self, kind: str, visitor_id: str, conversation_id: str, flow: str, args: dict[str, Any]

@@ -31,6 +31,7 @@ EventType = Literal[
     "button.clicked",
     "input.submitted",
     "timer.fired",
+    "visitor.forgotten",
 ]
 ConversationState = Literal["hosted", "assigned", "unassigned"]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
@@ -96,7 +97,12 @@ def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
         id=_text(data, "id"),
         type=cast(EventType, kind),
         visitor_id=_text(data, "visitor_id"),
-        conversation_id=_text(data, "conversation_id"),
+        # a forgotten visitor's conversations are gone with them
+        conversation_id=(
+            str(data.get("conversation_id") or "")
+            if kind == "visitor.forgotten"
+            else _text(data, "conversation_id")
+        ),
         at=_number(data, "at"),
         channel=str(data.get("channel", "")),
         is_new=_flag(data, "is_new", default=True),

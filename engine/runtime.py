@@ -63,7 +63,7 @@ class Runtime:
         applied, or GAP_WAIT has passed, so flows see a visitor's facts in their order
         whatever the workers and redeliveries did to the streams' order.
         """
-        if event.id in state.seen or str(event.seq) in state.held:
+        if state.forgotten or event.id in state.seen or str(event.seq) in state.held:
             return None
         effects = Effects(event.id)
         if _early(state, event):
@@ -183,6 +183,24 @@ class _Apply(Context):
         for timer in [t for t in self.state.timers.values() if t.kind != "gap"]:
             self.cancel(timer)
         self.state.waiting_since = None
+
+    def visitor_forgotten(self) -> None:
+        """The visitor was deleted for a privacy request: everything about them goes but a
+        tombstone (their opaque id, `forgotten`), so no late event brings them back. The
+        funnel's counters keep their counts: they name no one."""
+        state = self.state
+        for timer in list(state.timers.values()):
+            self.cancel(timer)
+        self.effects.forget += list(state.funnel)
+        self.effects.forgotten = True
+        state.facts.clear()
+        state.runs.clear()
+        state.funnel.clear()
+        state.held.clear()
+        state.sending.clear()
+        state.seen.clear()
+        state.waiting_since = None
+        state.forgotten = True
 
     def button_clicked(self) -> None:
         self._wait_for_an_agent()  # a tap on "Talk to a person" waits for one too
@@ -412,4 +430,5 @@ _HANDLERS: dict[str, Callable[[_Apply], None]] = {
     "button.clicked": _Apply.button_clicked,
     "input.submitted": _Apply.input_submitted,
     "timer.fired": _Apply.timer_fired,
+    "visitor.forgotten": _Apply.visitor_forgotten,
 }

@@ -93,6 +93,7 @@ class VisitorState:
     sending: dict[str, float] = field(default_factory=dict)
     seq: int = 0  # the last of the chat layer's numbered events applied (0: none yet)
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # seq -> an early event
+    forgotten: bool = False  # deleted for a privacy request: a tombstone, every event ignored
 
     def to_json(self) -> bytes:
         """The state as JSON, stamped with its layout version."""
@@ -111,6 +112,7 @@ class VisitorState:
             "sending": self.sending,
             "seq": self.seq,
             "held": self.held,
+            "forgotten": self.forgotten,
         }
         return dumps(data)
 
@@ -132,6 +134,7 @@ class VisitorState:
             sending=data.get("sending", {}),
             seq=data.get("seq", 0),
             held=data.get("held", {}),
+            forgotten=data.get("forgotten", False),
         )
 
     def remember(self, event_id: str, at: float) -> bool:

@@ -31,7 +31,7 @@ STATUSES = ("completed", "engaged", "not_engaged")
 # list, so the list never names an empty bucket.
 _COMMIT = """
 local WIDTH = {schedule = 6, unschedule = 5, zadd = 4, zrem = 3, hincrby = 4, hset = 4,
-               sadd = 3, xadd = 4, lpush = 4}
+               sadd = 3, xadd = 4, lpush = 4, hdel = 3, del = 2}
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'rev', rev + 1, 'state', ARGV[2])
@@ -54,6 +54,8 @@ while i <= #ARGV do
   elseif name == 'lpush' then
     redis.call('LPUSH', key, a)
     redis.call('LTRIM', key, 0, b - 1)
+  elseif name == 'hdel' then redis.call('HDEL', key, a)
+  elseif name == 'del' then redis.call('DEL', key)
   end
   i = i + WIDTH[name]
 end
@@ -110,6 +112,8 @@ class RedisStore:
         for flow_id, day in {(move.flow, move.day) for move in effects.counters}:
             ops.add("sadd", self.keys.metric_days(shard, flow_id), day)
         for flow_id, record in effects.funnel.items():
+            if flow_id not in state.funnel:
+                continue  # the visitor was forgotten later in this batch
             ops.add(
                 "hset",
                 self.keys.funnel(shard, flow_id),
@@ -122,6 +126,13 @@ class RedisStore:
                     ops.add("zadd", index, record.last, state.visitor_id)
                 else:
                     ops.add("zrem", index, state.visitor_id)
+        for flow_id in effects.forget:
+            ops.add("hdel", self.keys.funnel(shard, flow_id), state.visitor_id)
+            for status in STATUSES:
+                ops.add("zrem", self.keys.funnel_index(shard, flow_id, status), state.visitor_id)
+        if effects.forgotten:
+            ops.add("del", self.keys.trace(state.visitor_id))
+            return ops.keys, [rev, state.to_json(), *ops.args]
         for event_id, lines in effects.trace_records():
             record_json = dumps({"event": event_id, "lines": lines})
             ops.add("lpush", self.keys.trace(state.visitor_id), record_json, TRACE_RECORDS)

@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.orm import Session
 
-from chat.contacts import edit_contact, get_contact, list_contacts
+from chat.contacts import delete_contact, edit_contact, get_contact, list_contacts
 from chat.models import Contact, Member
 from web.args import int_arg
 from web.auth import member_request
 from web.bodies import json_body
+from web.services import services
 
 blueprint = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -49,6 +50,15 @@ def index(session: Session, member: Member) -> Response:
 def detail(session: Session, member: Member, contact_id: int) -> Response:
     """One contact."""
     return jsonify(_contact(get_contact(session, member, contact_id), member))
+
+
+@blueprint.delete("/<id:contact_id>")
+@member_request
+def delete(session: Session, member: Member, contact_id: int) -> tuple[str, int]:
+    """Delete a contact with their conversations and messages (a privacy request; the owner
+    or an admin only); the engine forgets them too."""
+    delete_contact(session, member, contact_id, services().now())
+    return "", 204
 
 
 @blueprint.patch("/<id:contact_id>")

@@ -124,6 +124,12 @@ CHAT_PATHS: dict[str, Any] = {
     },
     "/contacts/{contact_id}": {
         "get": op("One contact", json_response(OBJECT), parameters=[path_id("contact_id")]),
+        "delete": op(
+            "Delete a contact with their conversations and messages (owner or admin)",
+            {"description": "deleted"},
+            status="204",
+            parameters=[path_id("contact_id")],
+        ),
         "patch": op(
             "Edit remark name, phone, email",
             json_response(OBJECT),

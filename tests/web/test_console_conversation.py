@@ -344,3 +344,38 @@ def test_an_action_without_the_csrf_value_is_refused(owner: FlaskClient) -> None
     answer = owner.post(f"/inbox/{conversation_id}/end", headers={"HX-Request": "true"})
     assert answer.status_code == 403
     assert "Ongoing" in owner.get(f"/inbox/{conversation_id}/header").get_data(as_text=True)
+
+
+def test_the_owner_deletes_a_customer_from_the_panel_for_a_privacy_request(
+    owner: FlaskClient, services: Services
+) -> None:
+    conversation_id = widget_conversation(owner)
+    panel = owner.get(f"/inbox/{conversation_id}/customer").get_data(as_text=True)
+    assert "Delete this customer…" in panel
+    path = f"/inbox/{conversation_id}/delete-customer"
+    unsure = owner.post(path, data={"csrf_token": CSRF})
+    assert unsure.status_code == 400  # the box was not ticked: nothing is deleted
+    assert owner.get(f"/inbox/{conversation_id}").status_code == 200
+    done = owner.post(path, data={"csrf_token": CSRF, "confirm": "yes"})
+    assert (done.status_code, done.headers["Location"]) == (303, "/inbox")
+    assert owner.get(f"/inbox/{conversation_id}").status_code == 404
+    with services.sessions() as session:
+        assert session.scalars(select(Contact)).all() == []
+
+
+def test_an_agent_is_not_offered_the_deletion_and_cannot_post_it(
+    owner: FlaskClient, agent: FlaskClient, services: Services
+) -> None:
+    conversation_id = widget_conversation(owner)
+    with services.sessions.begin() as session:
+        arne = session.scalars(select(Member).where(Member.email == "arne@example.com")).one()
+        found = session.get(Conversation, conversation_id)
+        assert found is not None
+        found.assignee_id = arne.id  # Arne sees the conversation, as its assignee
+    panel = agent.get(f"/inbox/{conversation_id}/customer").get_data(as_text=True)
+    assert "Delete this customer" not in panel
+    path = f"/inbox/{conversation_id}/delete-customer"
+    refused = agent.post(path, data={"csrf_token": CSRF, "confirm": "yes"})
+    assert refused.status_code == 403
+    with services.sessions() as session:
+        assert len(session.scalars(select(Contact)).all()) == 1

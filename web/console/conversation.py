@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from channels.messenger.window import Window, window
-from chat.contacts import edit_contact
+from chat.contacts import delete_contact, edit_contact
 from chat.conversation_detail import conversation_messages, workspace_members
 from chat.errors import ChatError, NotFound
 from chat.inbox import ConversationRow, find_conversation, get_conversation
@@ -207,6 +207,20 @@ def conversation_customer(
     response = _part(session, member, conversation_id, "customer", focus=f"edit-{field}")
     response.headers["HX-Trigger"] = _trigger("contact-changed")
     return response
+
+
+@blueprint.post("/inbox/<id:conversation_id>/delete-customer")
+@console_page
+def conversation_delete_customer(
+    session: Session, member: Member, conversation_id: int
+) -> ResponseReturnValue:
+    """Delete the conversation's contact for a privacy request (the owner or an admin), then
+    back to the inbox."""
+    if request.form.get("confirm") != "yes":
+        abort(400, "tick the box that says this cannot be undone")
+    conversation = find_conversation(session, member, conversation_id)  # seen by them, or 404
+    delete_contact(session, member, conversation.contact_id, services().now())
+    return redirect(url_for("console.inbox"), 303)
 
 
 def _view(session: Session, member: Member, conversation_id: int) -> View:
