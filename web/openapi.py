@@ -242,6 +242,15 @@ for _flow_path in (
         _operation["security"] = [{"bearer": []}]
         _operation["responses"].update(errors(401, 403))
 
+# A body over the limit is refused before it is read (413); the rate limits (429) hold the
+# widget, the webhook and, through wrong tokens, every authenticated call.
+for _path, _operations in PATHS.items():
+    for _method, _operation in _operations.items():
+        if _method in ("post", "patch", "put"):
+            _operation["responses"].update(errors(413))
+        if "security" in _operation or _path.startswith(("/widget/", "/webhooks/")):
+            _operation["responses"].update(errors(429))
+
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     "schemas": {

@@ -49,3 +49,11 @@ def test_an_invalid_long_value_is_quoted_only_in_part(client: FlaskClient) -> No
     assert error["field"] == "text"
     assert len(error["message"]) <= MESSAGE_MAX
     assert len(answer.get_data()) < 1_000
+
+
+def test_the_api_document_names_the_limits(client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert "413" in paths["/widget/conversations"]["post"]["responses"]
+    assert "429" in paths["/widget/conversations"]["post"]["responses"]
+    assert "429" in paths["/contacts"]["get"]["responses"]  # wrong tokens are counted
+    assert "413" not in paths["/contacts"]["get"]["responses"]  # a GET sends no body
