@@ -418,6 +418,14 @@ def messenger_sync(page_id: str, scope: SyncScope) -> None:
         ) as bar:
             for progress in bar:
                 final = progress
+    except SecretsError as err:  # run with other keys than the service's
+        raise click.ClickException(str(err)) from err
+    except (OperationalError, redis.RedisError) as err:
+        # beside a running service its workers go on with the sync, which is resumable
+        raise click.ClickException(
+            f"the database or Redis did not answer ({_first_line(err)}); a started sync goes "
+            "on in the service's workers: GET /channels/messenger/syncs/{id} shows it"
+        ) from err
     finally:
         services.close()
     click.echo(_progress(final))

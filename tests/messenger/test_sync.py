@@ -210,3 +210,7 @@ def test_the_command_line_syncs_with_a_progress_bar(
     missing = CliRunner().invoke(main, ["messenger", "sync", "999"], env=env)
     assert missing.exit_code == 1
     assert "no Page 999 is connected" in missing.output
+    elsewhere = {**env, "PARLEY_DATA_DIR": str(tmp_path / "other")}  # not the service's key
+    refused = CliRunner().invoke(main, ["messenger", "sync", shop.page.id], env=elsewhere)
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: a secret was encrypted with a key")  # one line
