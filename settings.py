@@ -68,7 +68,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
-            shards=_positive(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
+            shards=_whole(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
             owner_email=env.get("PARLEY_OWNER_EMAIL", "owner@example.com"),
             smtp=_smtp(env),
             email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),
@@ -76,9 +76,9 @@ class Settings:
             public_url=env.get("PARLEY_PUBLIC_URL", "http://127.0.0.1:8000"),
             log_level=_choice(env, "PARLEY_LOG_LEVEL", LEVELS, "INFO", str.upper),
             log_format=_choice(env, "PARLEY_LOG_FORMAT", FORMATS, "text", str.lower),
-            max_body_bytes=_positive(env, "PARLEY_MAX_BODY_BYTES", 1_048_576),
+            max_body_bytes=_whole(env, "PARLEY_MAX_BODY_BYTES", 1_048_576),
             rate_rules=_rate_rules(env),
-            proxies=_count(env, "PARLEY_PROXIES", 0),
+            proxies=_whole(env, "PARLEY_PROXIES", 0, minimum=0),
             widget_origins=_origins(env, "PARLEY_WIDGET_ORIGINS"),
             secret_keys=_secret_keys(env, "PARLEY_SECRET_KEYS"),
         )
@@ -91,21 +91,13 @@ def _messenger(env: Mapping[str, str]) -> MessengerSettings:
         raise SettingsError(str(err)) from err
 
 
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name} must be a whole number above 0, not {raw!r}")
-    return int(raw)
-
-
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit():
-        raise SettingsError(f"{name} must be a whole number, not {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        least = "above 0" if minimum == 1 else f"from {minimum}"
+        raise SettingsError(f"{name} must be a whole number {least}, not {raw!r}")
     return int(raw)
 
 
@@ -179,7 +171,7 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     security = _choice(env, "PARLEY_SMTP_SECURITY", ("starttls", "ssl", "none"), "starttls", str)
     return SmtpSettings(
         host=host,
-        port=_positive(env, "PARLEY_SMTP_PORT", 465 if security == "ssl" else 587),
+        port=_whole(env, "PARLEY_SMTP_PORT", 465 if security == "ssl" else 587),
         security=security,  # type: ignore[arg-type]  # checked just above
         user=env.get("PARLEY_SMTP_USER") or None,
         password=env.get("PARLEY_SMTP_PASSWORD") or None,

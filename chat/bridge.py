@@ -58,8 +58,6 @@ class CommandExecutor:
     ) -> None:
         self.sessions = sessions
         self.now = now  # the service's clock: a virtual one in tests and simulations
-        self.redis = client
-        self.keys = keys
         self.name = name
         self.mailer = mailer
         self.email_templates = email_templates

@@ -27,24 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from engine.redis_server import EmbeddedRedis
+from tests.engine.flows import ECHO
 from tests.service.conftest import Service, free_port, parley
 
 SILENCE = 10  # seconds: the nudge flow's `after`, the shortest the flow language allows
 FLOWS = {
-    "echo.yaml": """\
-id: echo
-mode: restart
-trigger:
-  message_received:
-start: answer
-steps:
-  answer:
-    say: "Got it: {{ message.text }}"
-    end: true
-""",
+    "echo.yaml": ECHO,
     "nudge.yaml": f"""\
 id: nudge
 trigger:
@@ -74,9 +65,10 @@ steps:
     end: true
 """
 NUDGE = "Still there?"
-ANSWER = "Got it: "
-RETRY_WAIT = 0.5  # seconds a visitor waits before trying again after a 503
+T = TypeVar("T")
+ANSWER = "You said "  # the echo flow's answer, before the visitor's text
 GIVE_UP = 60.0  # seconds a visitor keeps trying one call
+POLL = 0.5  # seconds between two looks at the processes under test (or two tries of a call)
 
 
 @dataclass
@@ -199,13 +191,13 @@ class Installation:
         self.kills += 1
         self.workers[index] = self._worker()
 
-    def restart_redis(self, signum: int, outage: float) -> None:
+    def restart_redis(self, signum: int, outage: float, stop: threading.Event) -> None:
         """Stop Redis with `signum` (SIGKILL loses what the AOF had not yet fsynced), leave
-        it away for `outage` seconds, start it again from its AOF."""
+        it away for `outage` seconds (less when `stop` is set), start it again from its AOF."""
         assert self.redis.pid is not None
         os.kill(self.redis.pid, signum)
         self.redis.stop()  # our share of the dead server
-        time.sleep(outage)  # an outage lasts real time: the processes under test see it
+        stop.wait(outage)  # the processes under test live on the wall clock: so does this
         self.redis.start()
         self.redis_restarts += 1
 
@@ -222,7 +214,9 @@ class Installation:
 
 
 class Crowd:
-    """Visitors who each write `messages` messages, `pause` seconds apart."""
+    """Visitors who each write `messages` messages, `pause` seconds apart (the pace is what
+    lets bot answers, silence clocks and crashes interleave: without it the crowd is done
+    before a killed worker's shards are taken over)."""
 
     def __init__(self, service: Service, visitors: int, messages: int, pause: float) -> None:
         self.service = service
@@ -245,7 +239,7 @@ class Crowd:
         visitor.conversation, visitor.token = body["conversation_id"], body["visitor_token"]
         for n in range(self.messages):
             self.write(visitor, f"v{visitor.number} m{n}")
-            time.sleep(self.pause)  # a visitor types at human speed, in real time
+            wall_clock(self.pause)  # a visitor types at human speed
 
     def write(self, visitor: Visitor, text: str) -> None:
         """The visitor writes `text`; kept among the accepted when the service says 201."""
@@ -279,34 +273,46 @@ class Crowd:
         self, method: str, path: str, body: dict[str, Any] | None, headers: dict[str, str] | None
     ) -> tuple[int, Any]:
         """One call, tried again after a 503 (as the widget does) or a broken connection,
-        for GIVE_UP seconds at most."""
-        deadline = time.monotonic() + GIVE_UP
-        while True:
+        for GIVE_UP seconds at most; the last answer."""
+
+        def attempt() -> tuple[int, Any]:
             try:
                 status, answer = self.service.call(method, path, body, headers=headers)
             except (OSError, http.client.HTTPException):
                 status, answer = 0, None
-            if status and status < 500:
-                return status, answer
-            with self._lock:
-                if status == 503:
-                    self.unavailable += 1
-                else:
-                    self.server_errors += 1
-            if time.monotonic() > deadline:
-                return status, answer
-            time.sleep(RETRY_WAIT)
+            if not 0 < status < 500:
+                with self._lock:
+                    if status == 503:
+                        self.unavailable += 1
+                    else:
+                        self.server_errors += 1
+            return status, answer
+
+        return eventually(attempt, lambda answered: 0 < answered[0] < 500, GIVE_UP)
+
+
+def wall_clock(seconds: float) -> None:
+    """Let `seconds` pass on the wall clock. The processes under test run on it (their
+    timers, leases and Redis' own clock): a virtual clock cannot reach them, so here real
+    time is the point; every wait of this harness comes through this one place."""
+    threading.Event().wait(seconds)
+
+
+def eventually(look: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
+    """Look at the processes under test every POLL seconds until `done` holds for what is
+    seen, or `within` seconds have passed; the last look."""
+    deadline = time.monotonic() + within
+    while True:
+        seen = look()
+        if done(seen) or time.monotonic() > deadline:
+            return seen
+        wall_clock(POLL)
 
 
 def settle(crowd: Crowd, tally_of: Callable[[], Tally], within: float) -> Tally:
     """Read the conversations until nothing is missing or `within` seconds have passed;
     the last reading."""
-    deadline = time.monotonic() + within
-    while True:
-        tally = tally_of()
-        if tally.lost == 0 or time.monotonic() > deadline:
-            return tally
-        time.sleep(1.0)  # the workers catch up in real time
+    return eventually(tally_of, lambda tally: tally.lost == 0, within)
 
 
 def tally(installation: Installation, crowd: Crowd) -> Tally:
@@ -357,14 +363,14 @@ def chaos(
         for at, signum in redis_restarts:
             if stop.wait(max(0.0, begun + at - time.monotonic())):
                 return
-            installation.restart_redis(signum, outage)
+            installation.restart_redis(signum, outage, stop)
 
     def cut_the_database() -> None:
         assert database is not None
         proxy, at, away = database
         if not stop.wait(at):
             proxy.cut()
-            time.sleep(away)  # the outage lasts real time for the processes under test
+            stop.wait(away)
             proxy.restore()
 
     threads = [threading.Thread(target=restart)]

@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.service.crowd import (
     Tally,
     Visitor,
     chaos,
+    eventually,
     settle,
     tally,
 )
@@ -147,12 +147,16 @@ def test_the_database_cut_off_under_load_loses_and_repeats_nothing(
 
 def _button(crowd: Crowd, visitor: Visitor) -> str:
     """The payload of the button the `pick` flow sent the visitor, once it is there."""
-    for _ in range(int(CATCH_UP / 0.5)):  # real processes: the bot answers in real time
+
+    def payload() -> str | None:
         for message in crowd.read(visitor):
             if message["text"] == "Pick one":
                 return str(message["attachments"][0]["buttons"][0]["payload"])
-        time.sleep(0.5)
-    raise AssertionError(f"visitor {visitor.number} never got the button")
+        return None
+
+    found = eventually(payload, lambda seen: seen is not None, CATCH_UP)
+    assert found is not None, f"visitor {visitor.number} never got the button"
+    return found
 
 
 @pytest.fixture
