@@ -1,5 +1,5 @@
-"""Conversations made through the chat services, for the console's list pages (members: see
-`tests.browser.harness.add_member`).
+"""The workspace and its conversations, made through the chat services, for the API's tests
+and the console's list pages (members: see `tests.browser.harness.add_member`).
 
 Each helper runs one transaction of its own through the service's outbox, as a request
 would, so the engine events and the live notices of what it writes go out as they would.
@@ -19,11 +19,19 @@ from sqlalchemy.orm import Session
 from chat import visitors
 from chat.contacts import update_contact
 from chat.inbox_actions import assign, end_conversation, reply
+from chat.members import create_workspace
 from chat.models import Conversation, Member
 from chat.signin import sign_in
-from tests.browser.harness import PASSWORD
+from tests.browser.harness import OWNER, PASSWORD
 from web.console.base import SESSION_COOKIE
 from web.services import Services
+
+
+def owner_token(services: Services) -> str:
+    """The workspace, Acme, made with its owner Olga Owner (`OWNER`); the owner's API token."""
+    with services.outbox.transaction() as session:
+        _, _, token = create_workspace(session, "Acme", OWNER, "Olga Owner")
+        return token
 
 
 def session_token(services: Services, email: str) -> str:

@@ -10,6 +10,7 @@ points them at Parley:
   a copy of the shipped flows and the fake Graph API.
 - `live_server` (per test): `live_app` served on the session's HTTP server; its base URL.
 - `services` (per test): the served app's services, to seed data and run the engine.
+- `owner_token` (per test): the workspace made with its owner; the owner's API token.
 - `base_url` (session): that server's URL, so `page.goto("/healthz")` works.
 - `browser_context_args` (per test): pytest-playwright's, plus the live server and
   `locale` (per test, "en-US" unless a test asks, which sets Accept-Language):
@@ -40,6 +41,7 @@ from channels.messenger.settings import MessengerSettings
 from engine.ports import ManualClock
 from server import create_app
 from settings import Settings
+from tests import seeding
 from tests.fakes.graph_api import FakeGraphApi
 from web.services import Services
 
@@ -117,6 +119,12 @@ def services(live_server: str, live_app: Flask) -> Services:
     """The services of the app being served (to seed data and run the engine's work)."""
     found: Services = live_app.extensions["parley"]
     return found
+
+
+@pytest.fixture
+def owner_token(services: Services) -> str:
+    """The workspace the tests' visitors join, made with its owner; the owner's API token."""
+    return seeding.owner_token(services)
 
 
 class _Mount:

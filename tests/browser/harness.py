@@ -1,18 +1,18 @@
 """What browser tests check on a page: its accessibility (axe-core) and, for the docs, how
-it looks."""
+it looks; the members they sign in as; and how they drive the website widget."""
 
 from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, Response
 from sqlalchemy import select
 
 from chat.members import add_member as add_member_to
@@ -107,3 +107,49 @@ def _give_password(member: Member) -> None:
 def _password_hash() -> str:
     """PASSWORD hashed once per test session: Argon2id takes its time on purpose."""
     return str(PasswordHasher().hash(PASSWORD))
+
+
+# The website widget. Its timers run on Playwright's clock, installed at START by
+# `on_paused_clock`: the widget reads again when a test moves that clock (`poll`).
+POLL_SLOWEST_MS = 15_000  # the widget's longest wait between two reads
+START = 1_800_000_000  # the browser's clock: any time will do, the widget shows none
+
+
+def snippet_page(script_src: str, attributes: str = "") -> str:
+    """A website's page with the widget's snippet in it, as its owner would paste it."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>'
+        f'<script src="{script_src}" {attributes} defer></script></head>'
+        "<body><main><h1>Shop</h1></main></body></html>"
+    )
+
+
+def on_paused_clock(page: Page, url: str) -> Page:
+    """Open `url` in `page`, its timers on a paused clock and pictures from example.com (a
+    promo card's) refused; the page."""
+    page.route("https://example.com/**", lambda route: route.abort())
+    page.clock.install(time=START)
+    page.goto(url)
+    return page
+
+
+def widget_log(page: Page, title: str) -> Locator:
+    """The messages of the widget's chat panel titled `title`."""
+    return page.get_by_role("dialog", name=title).get_by_role("log", name="Messages")
+
+
+def poll(page: Page) -> None:
+    """Move the browser's clock past the widget's next read."""
+    page.clock.fast_forward(POLL_SLOWEST_MS)
+
+
+def widget_call(method: str, path: str) -> Callable[[Response], bool]:
+    """Whether a response answers the widget's `method` request to a URL ending in `path`."""
+    return lambda r: r.request.method == method and r.url.split("?")[0].endswith(path)
+
+
+def open_widget(page: Page) -> Response:
+    """Open the chat; the widget's start (or resume) call's answer."""
+    with page.expect_response(widget_call("POST", "/widget/conversations")) as started:
+        page.get_by_role("button", name="Chat with us").click()
+    return started.value

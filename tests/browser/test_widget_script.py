@@ -15,41 +15,37 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Locator, Page, Response, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from chat.members import create_workspace
 from chat.models import Conversation
 from engine.ports import ManualClock
-from tests.browser.harness import add_member, check_accessibility, screenshot, sign_in
+from tests.browser.harness import (
+    add_member,
+    check_accessibility,
+    on_paused_clock,
+    open_widget,
+    poll,
+    screenshot,
+    sign_in,
+    snippet_page,
+    widget_call,
+    widget_log,
+)
 from web.services import Services
 
 TITLE = "Acme Outdoor support"
-POLL_SLOWEST_MS = 15_000  # the widget's longest wait between two reads
-START = 1_800_000_000  # the browser's clock: any time will do, the widget shows none
 
 
 @pytest.fixture
-def owner_token(live_app: Flask) -> str:
-    """The workspace the widget's visitors join, and its owner's API token."""
-    with live_app.extensions["parley"].sessions.begin() as session:
-        _, _, token = create_workspace(session, "Acme", "olga@example.com", "Olga Owner")
-    return token
-
-
-@pytest.fixture
-def settle(live_app: Flask, owner_token: str) -> Callable[[], None]:
+def settle(services: Services, owner_token: str) -> Callable[[], None]:
     """Let the engine do what is due now (the live server runs no workers)."""
-    parley: Services = live_app.extensions["parley"]
-    return parley.settle
+    return services.settle
 
 
 @pytest.fixture
 def visitor(page: Page, settle: Callable[[], None]) -> Page:
     """The visitor's tab on the demo page, its timers on a paused clock."""
-    page.route("https://example.com/**", lambda route: route.abort())  # the card's picture
-    page.clock.install(time=START)
-    page.goto("/widget-demo")
-    return page
+    return on_paused_clock(page, "/widget-demo")
 
 
 @pytest.fixture
@@ -70,23 +66,7 @@ def panel(page: Page) -> Locator:
 
 
 def log(page: Page) -> Locator:
-    return panel(page).get_by_role("log", name="Messages")
-
-
-def poll(page: Page) -> None:
-    """Move the browser's clock past the widget's next read."""
-    page.clock.fast_forward(POLL_SLOWEST_MS)
-
-
-def widget_call(method: str, path: str) -> Callable[[Response], bool]:
-    return lambda r: r.request.method == method and r.url.split("?")[0].endswith(path)
-
-
-def open_widget(page: Page) -> Response:
-    """Open the chat; the widget's start (or resume) call's answer."""
-    with page.expect_response(widget_call("POST", "/widget/conversations")) as started:
-        page.get_by_role("button", name="Chat with us").click()
-    return started.value
+    return widget_log(page, TITLE)
 
 
 def test_a_visitor_meets_the_bot_then_an_agent_and_comes_back_to_it(
@@ -200,20 +180,11 @@ def test_a_chinese_visitor_reads_the_widget_in_chinese(visitor: Page) -> None:
     check_accessibility(visitor)
 
 
-def website(script_src: str, attributes: str = "") -> str:
-    """A website's page with the snippet in it, as its owner would paste it."""
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>'
-        f'<script src="{script_src}" {attributes} defer></script></head>'
-        "<body><main><h1>Shop</h1></main></body></html>"
-    )
-
-
 def test_a_website_may_tell_the_widget_its_visitors_name(
     page: Page, live_server: str, live_app: Flask, settle: Callable[[], None]
 ) -> None:
     shop = f"{live_server}/shop"  # a page of Parley's own origin that Parley does not serve
-    snippet = website("/widget.js", 'data-parley-name="Ben Visitor"')
+    snippet = snippet_page("/widget.js", 'data-parley-name="Ben Visitor"')
     page.route(shop, lambda route: route.fulfill(content_type="text/html", body=snippet))
     page.goto(shop)
 
@@ -229,7 +200,7 @@ def test_a_website_may_tell_the_widget_its_visitors_name(
 @pytest.fixture
 def other_origin(live_server: str) -> Iterator[str]:
     """A website at another origin (another loopback port) whose page embeds the widget."""
-    body = website(f"{live_server}/widget.js").encode()
+    body = snippet_page(f"{live_server}/widget.js").encode()
 
     class Shop(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from channels.messenger.settings import MessengerSettings
-from chat.members import create_workspace
 from server import create_app
 from settings import Settings
+from tests import seeding
 from tests.fakes.graph_api import FakeGraphApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +58,8 @@ def app(service_settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def owner_token(app: Flask) -> str:
-    """The API token of the workspace's owner."""
-    with app.extensions["parley"].sessions.begin() as session:
-        _, _, token = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
-    return token
+    """The API token of the workspace's owner (`tests.seeding.owner_token` makes them)."""
+    return seeding.owner_token(app.extensions["parley"])
 
 
 @pytest.fixture
