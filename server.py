@@ -7,7 +7,7 @@ from typing import NamedTuple
 from flask import Flask, Response, g, request
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter
 
 import logs
 from chat import secrets
@@ -27,6 +27,7 @@ from engine.store import RedisStore
 from engine.worker import EventStream
 from settings import Settings
 from web import (
+    api_docs,
     console,
     contacts,
     conversations,
@@ -39,7 +40,6 @@ from web import (
     openapi,
     widget,
 )
-from web.args import MAX_ID
 from web.bodies import refuse_nul_in_request
 from web.errors import register_errors
 from web.prometheus import install_http_metrics
@@ -72,6 +72,7 @@ def create_app(
         messenger.blueprint,
         notifications.blueprint,
         openapi.blueprint,
+        api_docs.blueprint,
         health.blueprint,
         metrics.blueprint,
         console.blueprint,
@@ -105,10 +106,11 @@ def _echo_request_id(response: Response) -> Response:
 
 
 class IdConverter(IntegerConverter):
-    """Path ids: whole numbers a database can hold; anything larger is simply not found."""
+    """Path ids: whole numbers of at most 16 digits (every id Parley gives is below 2**53);
+    one that names no row, however large, is simply not found (404). A `max` here would make
+    a larger id fall through to the path's other methods: a 405 instead."""
 
-    def __init__(self, url_map: Map) -> None:
-        super().__init__(url_map, max=MAX_ID)
+    regex = r"\d{1,16}"
 
 
 def build_services(settings: Settings, clock: Clock, *, migrate: bool = True) -> Services:

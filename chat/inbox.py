@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, case, exists, func, select, tuple_, type_c
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from chat.errors import Invalid, NotFound
+from chat.errors import NotFound
 from chat.models import Channel, Contact, Conversation, Member, Status
 from chat.paging import check_limit, decode_position, encode_position
 from chat.permissions import visible_conversations
@@ -190,8 +190,6 @@ def _received(start: datetime | None, end: datetime | None) -> list[ColumnElemen
     for field, at in (("received_from", start), ("received_to", end)):
         if at is not None:
             aware_time(field, at)
-    if start is not None and end is not None and end < start:
-        raise Invalid("received_to", "received_to is before received_from")
     if start is not None:
         found.append(Conversation.received_at >= start)
     if end is not None:

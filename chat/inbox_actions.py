@@ -127,10 +127,10 @@ def set_hosting(
         raise Invalid("on", f"on is true or false, not {on!r}")
     if all_assigned:
         if conversation_ids is not None:
-            raise Invalid("all_assigned", "give conversation_ids or all_assigned, not both")
+            raise Invalid("all", "give conversation_ids or all: true, not both")
         targets = _assigned(session, actor)
     elif conversation_ids is None:
-        raise Invalid("conversation_ids", "give conversation_ids, or all_assigned: true")
+        raise Invalid("conversation_ids", "give conversation_ids, or all: true")
     else:
         targets = _listed(session, actor, conversation_ids)
     changed = [conversation for conversation in targets if conversation.hosting != on]
@@ -183,12 +183,12 @@ def _message_tag(
 ) -> str | None:
     if conversation.channel != "messenger":
         if tag is not None:
-            raise Invalid("tag", "message tags are for Messenger only")
+            raise Conflict("message tags are for Messenger only", field="tag", code="invalid_tag")
         return None
     try:
         return agent_terms(conversation.last_visitor_message_at, at, allowed, tag).tag
     except WindowClosed as err:
-        raise Invalid(err.field, str(err), code="window_closed") from err
+        raise Conflict(str(err), field=err.field, code="window_closed") from err
 
 
 def _told(session: Session, change: Change, at: datetime | None) -> Change:
@@ -212,7 +212,8 @@ def _check_member(session: Session, workspace_id: int, assignee_id: object) -> N
     member_id = whole_number("assignee_id", assignee_id)
     query = select(Member.id).where(Member.id == member_id, Member.workspace_id == workspace_id)
     if session.scalar(query) is None:
-        raise Invalid("assignee_id", f"there is no member {member_id} in this workspace")
+        message = f"there is no member {member_id} in this workspace"
+        raise NotFound(message, field="assignee_id", code="invalid_assignee_id")
 
 
 def _tags(field_name: str, raw: Iterable[object]) -> list[str]:

@@ -212,7 +212,8 @@ def _touch(session: Session, api_token: ApiToken, at: datetime) -> None:
 
 def _check_role_change(member: Member, role: str) -> None:
     if member.role == "owner":
-        raise Invalid("role", "the workspace owner stays the owner; their role cannot be changed")
+        message = "the workspace owner stays the owner; their role cannot be changed"
+        raise Conflict(message, field="role", code="invalid_role")
     if role not in _ROLES or role == "owner":
         raise Invalid("role", f"a member is an 'admin' or an 'agent', not {role!r}")
 

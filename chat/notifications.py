@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,20 +70,6 @@ def _recipients(session: Session, conversation: Conversation) -> list[Member]:
             return [assignee]
     everyone = select(Member).where(Member.workspace_id == conversation.workspace_id)
     return list(session.scalars(everyone.order_by(Member.id)))
-
-
-def notification_json(notification: Notification) -> dict[str, Any]:
-    """A notification as the API shows it."""
-    return {
-        "id": notification.id,
-        "member_id": notification.member_id,
-        "email": notification.email,
-        "status": notification.status,
-        "attempts": notification.attempts,
-        "error": notification.error,
-        "waiting_since": notification.waiting_since.isoformat(),
-        "sent_at": notification.sent_at.isoformat() if notification.sent_at else None,
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +215,3 @@ def change_notification_settings(
     if after_minutes is not None:
         workspace.notify_after_minutes = after_minutes
     return workspace
-
-
-def notification_settings(workspace: Workspace) -> dict[str, Any]:
-    """The workspace's New message notifications settings, as the API shows them."""
-    return {"email": workspace.notify_by_email, "after_minutes": workspace.notify_after_minutes}

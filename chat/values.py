@@ -14,11 +14,12 @@ TAG_MAX = 64
 
 
 def clean_tag(field: str, raw: object) -> str:
-    """The tag stripped; `Invalid` when it is empty, not text, or over TAG_MAX characters."""
+    """The tag stripped; `Invalid` when it is blank, not text, or over TAG_MAX characters as
+    given (the API's schema counts them so, spaces around it included)."""
     value = raw.strip() if isinstance(raw, str) else ""
     if not value:
         raise Invalid(field, f"a tag is some text, not {raw!r}")
-    if len(value) > TAG_MAX:
+    if isinstance(raw, str) and len(raw) > TAG_MAX:
         raise Invalid(field, f"a tag has at most {TAG_MAX} characters; {value[:20]!r}... has more")
     return value
 

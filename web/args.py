@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 from flask import request
 
 from web.errors import ApiError
 
 MAX_ID = 2**53  # ids and counts beyond this fit no database column and no JSON number
+SEARCH_MAX = 200  # characters of a search or filter text
+VERSION_MAX = 100  # characters of a flow version
+_DAY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")  # RFC 3339's full-date (then a real one)
 
 
 def int_arg(name: str, default: int | None = None, low: int = 0, high: int = MAX_ID) -> int | None:
@@ -51,3 +55,25 @@ def number_arg(name: str) -> float | None:
     if not math.isfinite(value):
         raise ApiError(422, "invalid", f"{name} must be a number", name)
     return value
+
+
+def text_arg(name: str, max_length: int) -> str | None:
+    """Text from `?name=` of at most `max_length` characters (NUL is refused for every
+    parameter before a handler runs)."""
+    raw = request.args.get(name)
+    if raw is not None and len(raw) > max_length:
+        raise ApiError(422, "invalid", f"{name} has at most {max_length} characters", name)
+    return raw
+
+
+def day_args(name: str) -> list[str] | None:
+    """Days (YYYY-MM-DD) from every `?name=`; None when there is none."""
+    days = request.args.getlist(name)
+    for day in days:
+        try:
+            valid = bool(_DAY.fullmatch(day)) and bool(date.fromisoformat(day))
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ApiError(422, "invalid", f"{name} must be a day such as 2026-11-25", name)
+    return days or None

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from chat.contacts import delete_contact, edit_contact, get_contact, list_contacts
 from chat.models import Contact, Member
-from web.args import int_arg
+from web import responses
+from web.args import SEARCH_MAX, int_arg, text_arg
 from web.auth import member_request
-from web.bodies import json_body
+from web.bodies import BLANK, json_body, or_null, text
+from web.responses import answer, read
 from web.services import services
 
 blueprint = Blueprint("contacts", __name__, url_prefix="/contacts")
 
-_EDIT = {
+EDIT_BODY = {
     "type": "object",
     "additionalProperties": False,
     "minProperties": 1,
     "properties": {
-        "remark_name": {"type": ["string", "null"], "maxLength": 100},
-        "phone": {"type": ["string", "null"], "maxLength": 40},
-        "email": {"type": ["string", "null"], "maxLength": 320},
+        "remark_name": or_null(text(100, blank=True)),
+        "phone": or_null(text(40, blank=True)),
+        "email": {"anyOf": [{**text(320), "format": "email"}, BLANK, {"type": "null"}]},
     },
 }
 
@@ -36,20 +36,21 @@ def index(session: Session, member: Member) -> Response:
     found, cursor = list_contacts(
         session,
         member,
-        remark_name=args.get("remark_name"),
-        remark_contains=args.get("remark_contains"),
-        search=args.get("search"),
+        remark_name=text_arg("remark_name", SEARCH_MAX),
+        remark_contains=text_arg("remark_contains", SEARCH_MAX),
+        search=text_arg("search", SEARCH_MAX),
         cursor=args.get("cursor"),
         limit=int_arg("limit", 50, 1, 200) or 50,
     )
-    return jsonify({"contacts": [_contact(c, member) for c in found], "next_cursor": cursor})
+    shown = [_contact(c, member) for c in found]
+    return answer(responses.Contacts(contacts=shown, next_cursor=cursor))
 
 
 @blueprint.get("/<id:contact_id>")
 @member_request
 def detail(session: Session, member: Member, contact_id: int) -> Response:
     """One contact."""
-    return jsonify(_contact(get_contact(session, member, contact_id), member))
+    return answer(_contact(get_contact(session, member, contact_id), member))
 
 
 @blueprint.delete("/<id:contact_id>")
@@ -65,19 +66,10 @@ def delete(session: Session, member: Member, contact_id: int) -> tuple[str, int]
 @member_request
 def edit(session: Session, member: Member, contact_id: int) -> Response:
     """Change the remark name, phone or email (needs contacts.edit); null clears one."""
-    changes = json_body(_EDIT)
-    return jsonify(_contact(edit_contact(session, member, contact_id, **changes), member))
+    changes = json_body(EDIT_BODY)
+    return answer(_contact(edit_contact(session, member, contact_id, **changes), member))
 
 
-def _contact(contact: Contact, member: Member) -> dict[str, Any]:
-    return {
-        "id": contact.id,
-        "display_name": contact.display_name(prefer_remark=member.prefer_remark_name),
-        "name": contact.name,
-        "remark_name": contact.remark_name,
-        "phone": contact.phone,
-        "email": contact.email,
-        "tags": list(contact.tags),
-        "first_seen_at": contact.first_seen_at.isoformat(),
-        "last_seen_at": contact.last_seen_at.isoformat(),
-    }
+def _contact(contact: Contact, member: Member) -> responses.Contact:
+    shown = contact.display_name(prefer_remark=member.prefer_remark_name)
+    return read(responses.Contact, contact, display_name=shown)

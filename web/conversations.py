@@ -4,36 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.messenger.window import window
 from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
-from chat.inbox_actions import Change, assign, end_conversation, reply, set_hosting, set_tags
+from chat.inbox_actions import (
+    MAX_BATCH,
+    Change,
+    assign,
+    end_conversation,
+    reply,
+    set_hosting,
+    set_tags,
+)
 from chat.models import Conversation, Member, Message
+from web import responses
 from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request
-from web.bodies import REPLY_BODY, json_body
+from web.bodies import REPLY_BODY, TAG, json_body
+from web.responses import answer, read
 from web.services import services
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/conversations")
 
-_ASSIGN = {
+ASSIGN_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["assignee_id"],
     "properties": {"assignee_id": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID}},
 }
-_TAGS = {
+TAGS_BODY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "add": {"type": "array", "items": {"type": "string"}},
-        "remove": {"type": "array", "items": {"type": "string"}},
+        "add": {"type": "array", "items": TAG},
+        "remove": {"type": "array", "items": TAG},
     },
 }
-_HOSTING = {
+HOSTING_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["on"],
@@ -41,11 +51,17 @@ _HOSTING = {
         "on": {"type": "boolean"},
         "conversation_ids": {
             "type": "array",
-            "maxItems": 500,
+            "minItems": 1,
+            "maxItems": MAX_BATCH,
             "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         },
         "all": {"type": "boolean"},
     },
+    # the listed conversations, or (all: true) every assigned one, never both
+    "oneOf": [
+        {"required": ["conversation_ids"]},
+        {"required": ["all"], "properties": {"all": {"const": True}}},
+    ],
 }
 
 
@@ -61,30 +77,32 @@ def index(session: Session, member: Member) -> Response:
         limit=int_arg("limit", 50, 1, 200) or 50,
         **_filters(),
     )
-    return jsonify({"conversations": [r.to_json() for r in rows], "next_cursor": cursor})
+    shown = [read(responses.Conversation, row) for row in rows]
+    return answer(responses.Conversations(conversations=shown, next_cursor=cursor))
 
 
 @blueprint.get("/dashboard")
 @member_request
 def counts(session: Session, member: Member) -> Response:
     """Ongoing, ended and total conversations under the same filters as the list."""
-    return jsonify(dashboard(session, member, **_filters()))
+    return answer(responses.Dashboard.model_validate(dashboard(session, member, **_filters())))
 
 
 @blueprint.get("/<id:conversation_id>")
 @member_request
 def detail(session: Session, member: Member, conversation_id: int) -> Response:
     """One conversation with its figures (and, on Messenger, its reply window)."""
-    found = get_conversation(session, member, conversation_id).to_json()
-    if found["channel"] == "messenger":
+    found = get_conversation(session, member, conversation_id)
+    reply_window = None
+    if found.channel == "messenger":
         # seen by the member (checked just above), and in the session: no second query
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None
         now = services().now()
         allowed = services().settings.messenger.allowed_tags
         last = conversation.last_visitor_message_at
-        found["reply_window"] = window(last, now, allowed).as_json(now)
-    return jsonify(found)
+        reply_window = window(last, now, allowed).as_json(now)
+    return answer(read(responses.ConversationDetail, found, reply_window=reply_window))
 
 
 @blueprint.get("/<id:conversation_id>/messages")
@@ -95,12 +113,12 @@ def messages(session: Session, member: Member, conversation_id: int) -> Response
     found = session.scalars(
         select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
     ).all()
-    return jsonify({"messages": [message_json(m) for m in found]})
+    return answer(responses.Messages(messages=[read(responses.Message, m) for m in found]))
 
 
 @blueprint.post("/<id:conversation_id>/messages")
 @member_request
-def send(session: Session, member: Member, conversation_id: int) -> tuple[Response, int]:
+def send(session: Session, member: Member, conversation_id: int) -> Response:
     """An agent replies; on Messenger, within the reply window or with an allowed tag."""
     body = json_body(REPLY_BODY)
     conversation = find_conversation(session, member, conversation_id)
@@ -113,14 +131,14 @@ def send(session: Session, member: Member, conversation_id: int) -> tuple[Respon
         tag=body.get("tag"),
         allowed_tags=services().settings.messenger.allowed_tags,
     )
-    return jsonify(message_json(message)), 201
+    return answer(read(responses.Message, message), 201)
 
 
 @blueprint.post("/<id:conversation_id>/assign")
 @member_request
 def give(session: Session, member: Member, conversation_id: int) -> Response:
     """Assign the conversation to a member, or to no one (`null`)."""
-    assignee = json_body(_ASSIGN)["assignee_id"]
+    assignee = json_body(ASSIGN_BODY)["assignee_id"]
     conversation = find_conversation(session, member, conversation_id)
     return _changed(assign(session, member, conversation, assignee, at=services().now()))
 
@@ -137,7 +155,7 @@ def close(session: Session, member: Member, conversation_id: int) -> Response:
 @member_request
 def tags(session: Session, member: Member, conversation_id: int) -> Response:
     """Add and remove conversation tags (needs conversation_tags.manage)."""
-    body = json_body(_TAGS)
+    body = json_body(TAGS_BODY)
     conversation = find_conversation(session, member, conversation_id)
     return _changed(
         set_tags(session, member, conversation, body.get("add", []), body.get("remove", []))
@@ -148,7 +166,7 @@ def tags(session: Session, member: Member, conversation_id: int) -> Response:
 @member_request
 def hosting(session: Session, member: Member) -> Response:
     """Turn bot hosting on or off for listed conversations, or all assigned ones (`all`)."""
-    body = json_body(_HOSTING)
+    body = json_body(HOSTING_BODY)
     changed = set_hosting(
         session,
         member,
@@ -157,13 +175,13 @@ def hosting(session: Session, member: Member) -> Response:
         on=body["on"],
         at=services().now(),
     )
-    return jsonify({"changed": len(changed), "conversation_ids": [c.id for c in changed]})
+    ids = [c.id for c in changed]
+    return answer(responses.HostingChange(changed=len(ids), conversation_ids=ids))
 
 
 def _changed(change: Change) -> Response:
-    return jsonify(
-        {"changed": change.changed, "fields": {k: list(v) for k, v in change.fields.items()}}
-    )
+    fields = {k: list(v) for k, v in change.fields.items()}
+    return answer(responses.Change(changed=change.changed, fields=fields))
 
 
 def _filters() -> dict[str, Any]:
@@ -173,21 +191,4 @@ def _filters() -> dict[str, Any]:
         "received_to": time_arg("received_to"),
         "tag": request.args.get("tag"),
         "channel": request.args.get("channel"),
-    }
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    """A message as members see it."""
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "member_id": message.member_id,
-        "flow_id": message.flow_id,
-        "text": message.text,
-        "attachments": message.attachments,
-        "off_platform": message.off_platform,
-        "created_at": message.created_at.isoformat(),
-        "delivery": message.delivery,
-        "delivery_error": message.delivery_error,
-        "message_tag": message.message_tag,
     }

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from chat.errors import ChatError, RateLimited
 from engine.errors import InvalidInput
+from web import responses
+from web.responses import answer
 
 log = logging.getLogger(__name__)
 RETRY_AFTER = 5  # seconds a client waits before trying again while Redis or the database is away
@@ -33,9 +35,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     excerpt of it (MESSAGE_MAX characters in all)."""
     if len(message) > MESSAGE_MAX:
         message = message[: MESSAGE_MAX - 1] + "…"
-    response = jsonify({"error": {"code": code, "message": message, "field": field}})
-    response.status_code = status
-    return response
+    detail = responses.ErrorDetail(code=code, message=message, field=field)
+    return answer(responses.Error(error=detail), status)
 
 
 def register_errors(app: Flask) -> None:
@@ -65,7 +66,10 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Response:
         code = (err.name or "error").lower().replace(" ", "_")
-        return error_response(err.code or 500, code, err.description or code)
+        response = error_response(err.code or 500, code, err.description or code)
+        if isinstance(err, MethodNotAllowed) and err.valid_methods:
+            response.headers["Allow"] = ", ".join(err.valid_methods)  # RFC 9110 asks for it
+        return response
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from chat.models import Member
@@ -12,9 +10,11 @@ from chat.permissions import require
 from dsl.pipeline import CheckReport
 from engine.metrics import prometheus_text
 from engine.store import STATUSES
-from web.args import int_arg, number_arg
+from web import responses
+from web.args import VERSION_MAX, day_args, int_arg, number_arg, text_arg
 from web.auth import member_request
 from web.errors import ApiError
+from web.responses import answer
 from web.services import services
 
 blueprint = Blueprint("flows", __name__, url_prefix="/flows")
@@ -24,7 +24,7 @@ blueprint = Blueprint("flows", __name__, url_prefix="/flows")
 @member_request
 def list_flows(session: Session, member: Member) -> Response:
     """Every loaded flow, and the findings of files that did not load."""
-    return jsonify(_report(services().last_load))
+    return answer(_report(services().last_load))
 
 
 @blueprint.post("/reload")
@@ -32,7 +32,7 @@ def list_flows(session: Session, member: Member) -> Response:
 def reload_flows(session: Session, member: Member) -> Response:
     """Load the flows folder again (settings.manage); the good flows keep running."""
     require(member, "settings.manage")
-    return jsonify(_report(services().reload_flows()))
+    return answer(_report(services().reload_flows()))
 
 
 @blueprint.get("/<flow_id>/funnel")
@@ -40,9 +40,9 @@ def reload_flows(session: Session, member: Member) -> Response:
 def funnel(session: Session, member: Member, flow_id: str) -> Response:
     """The flow's funnel over the given days (`day`, repeatable), all versions or one."""
     _analytics(member, flow_id)
-    days = request.args.getlist("day") or None
-    figures = services().metrics.funnel(flow_id, days, request.args.get("version"))
-    return jsonify(figures.as_json())
+    days = day_args("day")
+    figures = services().metrics.funnel(flow_id, days, text_arg("version", VERSION_MAX))
+    return answer(responses.Funnel.model_validate(figures.as_json()))
 
 
 @blueprint.get("/<flow_id>/visitors")
@@ -61,7 +61,8 @@ def visitors(session: Session, member: Member, flow_id: str) -> Response:
         cursor=request.args.get("cursor"),
         limit=int_arg("limit", 50, 1, 200) or 50,
     )
-    return jsonify({"visitors": rows, "next_cursor": cursor})
+    shown = [responses.FlowVisitor.model_validate(row) for row in rows]
+    return answer(responses.FlowVisitors(visitors=shown, next_cursor=cursor))
 
 
 @blueprint.get("/metrics")
@@ -74,18 +75,19 @@ def prometheus(session: Session, member: Member) -> Response:
     return Response(text, mimetype="text/plain; version=0.0.4")
 
 
-def _report(report: CheckReport) -> dict[str, Any]:
+def _report(report: CheckReport) -> responses.Flows:
     flows = [
-        {
-            "id": flow.id,
-            "name": flow.flow.name,
-            "version": flow.version,
-            "trigger": flow.flow.trigger.kind,
-            "path": flow.flow.path,
-        }
+        responses.Flow(
+            id=flow.id,
+            name=flow.flow.name,
+            version=flow.version,
+            trigger=flow.flow.trigger.kind,
+            path=flow.flow.path,
+        )
         for flow in report.flows
     ]
-    return {"flows": flows, "findings": [d.as_json() for d in report.diagnostics]}
+    findings = [responses.Finding.model_validate(d.as_json()) for d in report.diagnostics]
+    return responses.Flows(flows=flows, findings=findings)
 
 
 def _analytics(member: Member, flow_id: str) -> None:

@@ -5,15 +5,17 @@ Neither needs a token; neither says more than ok or not and why."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import redis
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat.db import migrations_current
+from web import responses
 from web.errors import RETRY_AFTER
 from web.openapi_parts import json_response
+from web.responses import answer
 from web.services import Services, services
 
 blueprint = Blueprint("health", __name__)
@@ -22,30 +24,31 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz() -> Response:
     """The process is alive and serving."""
-    return jsonify({"status": "ok"})
+    return answer(responses.Alive(status="ok"))
 
 
 @blueprint.get("/readyz")
-def readyz() -> tuple[Response, int]:
+def readyz() -> Response:
     """Ready to serve: every check ok, else 503 with Retry-After and what is wrong."""
     found = services()
     checks = {name: _run(check, found) for name, check in _CHECKS.items()}
-    ready = all(check["ok"] for check in checks.values())
-    response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
+    ready = all(check.ok for check in checks.values())
+    status: Literal["ready", "unavailable"] = "ready" if ready else "unavailable"
+    response = answer(responses.Readiness(status=status, checks=checks), 200 if ready else 503)
     if not ready:
         response.headers["Retry-After"] = str(RETRY_AFTER)
-    return response, 200 if ready else 503
+    return response
 
 
 Check = tuple[bool, str]
 
 
-def _run(check: Callable[[Services], Check], found: Services) -> dict[str, Any]:
+def _run(check: Callable[[Services], Check], found: Services) -> responses.CheckResult:
     try:
         ok, detail = check(found)
     except (SQLAlchemyError, redis.RedisError) as err:
         ok, detail = False, f"does not answer ({type(err).__name__})"
-    return {"ok": ok, "detail": detail}
+    return responses.CheckResult(ok=ok, detail=detail)
 
 
 def _database(found: Services) -> Check:
@@ -74,51 +77,20 @@ _CHECKS: dict[str, Callable[[Services], Check]] = {
 }
 
 
-_CHECK = {
-    "type": "object",
-    "required": ["ok", "detail"],
-    "properties": {"ok": {"type": "boolean"}, "detail": {"type": "string"}},
-}
-
-
 def document() -> dict[str, Any]:
     """The OpenAPI paths of the health checks."""
-    status = {
-        "type": "object",
-        "required": ["status"],
-        "properties": {"status": {"type": "string"}},
-    }
-    ready = {
-        "type": "object",
-        "required": ["status", "checks"],
-        "properties": {
-            "status": {"enum": ["ready", "unavailable"]},
-            "checks": {
-                "type": "object",
-                "required": list(_CHECKS),
-                "properties": dict.fromkeys(_CHECKS, _CHECK),
-            },
-        },
-    }
+    ready = json_response(responses.ref(responses.Readiness), "ready")
     return {
         "/healthz": {
             "get": {
                 "summary": "The process is alive",
-                "responses": {
-                    "200": {
-                        "description": "alive",
-                        "content": {"application/json": {"schema": status}},
-                    }
-                },
+                "responses": {"200": json_response(responses.ref(responses.Alive), "alive")},
             }
         },
         "/readyz": {
             "get": {
                 "summary": "Ready to serve: database, Redis, migrations and flows",
-                "responses": {
-                    "200": json_response(ready, "ready"),
-                    "503": json_response(ready, "not ready, and why"),
-                },
+                "responses": {"200": ready, "503": {**ready, "description": "not ready, and why"}},
             }
         },
     }

@@ -7,9 +7,7 @@ risk and a restart between the answer and the processing loses nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
 from channels.messenger.pages import connect_page, own_page, own_sync, workspace_pages
@@ -22,12 +20,14 @@ from channels.messenger.webhook import (
     signature_matches,
 )
 from chat.members import authenticate
-from chat.models import Member, MessengerPage
+from chat.models import Member
 from chat.permissions import require
+from web import responses
 from web.auth import bearer_token, member_request
-from web.bodies import json_body
+from web.bodies import json_body, text
 from web.errors import ApiError
 from web.rate_limits import address
+from web.responses import answer, read
 from web.services import services
 
 webhooks = Blueprint("messenger_webhook", __name__, url_prefix="/webhooks/messenger")
@@ -40,7 +40,7 @@ PAGE_BODY = {
     "required": ["page_id", "name", "access_token"],
     "properties": {
         "page_id": PAGE_ID,
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "name": text(200),
         "access_token": {"type": "string", "pattern": "^[!-~]{1,1000}$"},  # printable ASCII
     },
 }
@@ -61,7 +61,7 @@ def verify() -> Response:
 
 
 @webhooks.post("")
-def receive() -> tuple[Response, int]:
+def receive() -> Response:
     """Meta's events: checked against the signature, then queued for the workers."""
     services().limiter.hit("webhook", address())
     body = request.get_data()
@@ -77,7 +77,8 @@ def receive() -> tuple[Response, int]:
     inbox = services().messenger_inbox
     inbox.accept(batch.found)
     inbox.set_aside(batch.unreadable)
-    return jsonify({"received": len(batch.found), "set_aside": len(batch.unreadable)}), 200
+    receipt = responses.WebhookReceipt(received=len(batch.found), set_aside=len(batch.unreadable))
+    return answer(receipt)
 
 
 @blueprint.get("/pages")
@@ -85,11 +86,12 @@ def receive() -> tuple[Response, int]:
 def pages(session: Session, member: Member) -> Response:
     """The workspace's connected Pages (their tokens are never shown)."""
     require(member, "settings.manage")
-    return jsonify({"pages": [_page_json(page) for page in workspace_pages(session, member)]})
+    found = [read(responses.Page, page) for page in workspace_pages(session, member)]
+    return answer(responses.Pages(pages=found))
 
 
 @blueprint.post("/pages")
-def connect() -> tuple[Response, int]:
+def connect() -> Response:
     """Connect a Page (or replace a connected Page's name and token) and subscribe the app
     to its webhooks (see `channels.messenger.pages`)."""
     body = json_body(PAGE_BODY)
@@ -100,12 +102,13 @@ def connect() -> tuple[Response, int]:
         (body["page_id"], body["name"], body["access_token"]),
         services().now,
     )
-    subscription = {
-        "subscribed": connection.subscribe_error is None,
-        "subscribe_error": connection.subscribe_error,
-    }
-    answer = {**_page_json(connection.page), **subscription}
-    return jsonify(answer), 201 if connection.created else 200
+    connected = read(
+        responses.ConnectedPage,
+        connection.page,
+        subscribed=connection.subscribe_error is None,
+        subscribe_error=connection.subscribe_error,
+    )
+    return answer(connected, 201 if connection.created else 200)
 
 
 @blueprint.delete("/pages/<page_id>")
@@ -119,12 +122,12 @@ def disconnect(session: Session, member: Member, page_id: str) -> tuple[str, int
 
 @blueprint.post("/pages/<page_id>/syncs")
 @member_request
-def sync(session: Session, member: Member, page_id: str) -> tuple[Response, int]:
+def sync(session: Session, member: Member, page_id: str) -> Response:
     """Start importing the Page's contacts (`recent`: the last 100; `all`), in the workers."""
     require(member, "settings.manage")
-    scope = json_body(SYNC_BODY).get("scope", "recent")
+    scope = json_body(SYNC_BODY, required=False).get("scope", "recent")
     job = start_sync(session, own_page(session, member, page_id), scope, services().now())
-    return jsonify(sync_json(job)), 202
+    return answer(responses.Sync.model_validate(sync_json(job)), 202)
 
 
 @blueprint.get("/syncs/<id:sync_id>")
@@ -132,12 +135,4 @@ def sync(session: Session, member: Member, page_id: str) -> tuple[Response, int]
 def sync_progress(session: Session, member: Member, sync_id: int) -> Response:
     """A sync's progress: pages fetched, contacts and messages imported, errors, state."""
     require(member, "settings.manage")
-    return jsonify(sync_json(own_sync(session, member, sync_id)))
-
-
-def _page_json(page: MessengerPage) -> dict[str, Any]:
-    return {
-        "page_id": page.page_id,
-        "name": page.name,
-        "connected_at": page.connected_at.isoformat(),
-    }
+    return answer(responses.Sync.model_validate(sync_json(own_sync(session, member, sync_id))))

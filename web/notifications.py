@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chat.inbox import find_conversation
 from chat.models import Member, Notification, Workspace
-from chat.notifications import (
-    change_notification_settings,
-    notification_json,
-    notification_settings,
-)
+from chat.notifications import change_notification_settings
 from chat.permissions import require
+from web import responses
 from web.auth import member_request
 from web.bodies import json_body
+from web.responses import answer, read
 
 blueprint = Blueprint("notifications", __name__)
 
@@ -34,7 +32,7 @@ SETTINGS_BODY = {
 @member_request
 def show(session: Session, member: Member) -> Response:
     """Whether members are emailed about waiting visitors, and after how many minutes."""
-    return jsonify(notification_settings(_workspace(session, member)))
+    return _settings(_workspace(session, member))
 
 
 @blueprint.patch("/settings/notifications")
@@ -47,7 +45,7 @@ def change(session: Session, member: Member) -> Response:
     """
     require(member, "settings.manage")
     body = json_body(SETTINGS_BODY)
-    return jsonify(notification_settings(change_notification_settings(session, member, **body)))
+    return _settings(change_notification_settings(session, member, **body))
 
 
 @blueprint.get("/conversations/<id:conversation_id>/notifications")
@@ -60,10 +58,19 @@ def sent_for(session: Session, member: Member, conversation_id: int) -> Response
         .where(Notification.conversation_id == conversation_id)
         .order_by(Notification.id)
     ).all()
-    return jsonify({"notifications": [notification_json(n) for n in found]})
+    shown = [read(responses.Notification, n) for n in found]
+    return answer(responses.Notifications(notifications=shown))
 
 
 def _workspace(session: Session, member: Member) -> Workspace:
     workspace = session.get(Workspace, member.workspace_id)
     assert workspace is not None  # members are deleted with their workspace
     return workspace
+
+
+def _settings(workspace: Workspace) -> Response:
+    return answer(
+        responses.NotificationSettings(
+            email=workspace.notify_by_email, after_minutes=workspace.notify_after_minutes
+        )
+    )

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document of the API, served at `/openapi.json`.
 
-Written beside the routes rather than generated from them; a test holds the two equal, and
+Operations are written beside the routes rather than generated from them (a test holds the
+two equal); their request bodies are the schemas the handlers check bodies with, and their
+answers the models the handlers serialise with (web/responses.py), so neither can drift.
 schemathesis checks the answers against it. The chat routes are in web/openapi_chat.py.
 """
 
@@ -10,52 +12,32 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from web import health
-from web.args import MAX_ID
-from web.bodies import TEXT_BODY
+from engine.metrics import VISITOR_CURSOR
+from web import health, responses
+from web.args import MAX_ID, VERSION_MAX
+from web.bodies import TEXT_BODY, text
 from web.openapi_chat import CHAT_PATHS
 from web.openapi_messenger import MESSENGER_PATHS
-from web.openapi_parts import body, errors, json_response, query
+from web.openapi_parts import body, errors, query, returns
+from web.widget import CLICK_BODY, START_BODY
 
 blueprint = Blueprint("openapi", __name__)
 
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "field"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "field": {"type": ["string", "null"]},
-            },
-        }
-    },
-}
 _FLOW_ID = {"name": "flow_id", "in": "path", "required": True, "schema": {"type": "string"}}
-_FLOWS = {
-    "type": "object",
-    "required": ["flows", "findings"],
-    "properties": {
-        "flows": {"type": "array", "items": {"$ref": "#/components/schemas/Flow"}},
-        "findings": {"type": "array", "items": {"$ref": "#/components/schemas/Finding"}},
-    },
-}
+_FLOWS = returns(responses.Flows)
 
 
 PATHS: dict[str, Any] = {
     "/flows": {
         "get": {
             "summary": "Loaded flows and the findings of files that did not load",
-            "responses": {"200": json_response(_FLOWS)},
+            "responses": {"200": _FLOWS},
         }
     },
     "/flows/reload": {
         "post": {
             "summary": "Load the flows folder again",
-            "responses": {"200": json_response(_FLOWS)},
+            "responses": {"200": _FLOWS},
         }
     },
     "/flows/{flow_id}/funnel": {
@@ -64,11 +46,11 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _FLOW_ID,
                 query("day", {"type": "string", "format": "date"}, "a day; repeat for a range"),
-                query("version", {"type": "string"}, "one version's figures"),
+                query("version", text(VERSION_MAX, blank=True), "one version's figures"),
             ],
             "responses": {
-                "200": json_response({"$ref": "#/components/schemas/Funnel"}),
-                **errors(404),
+                "200": returns(responses.Funnel),
+                **errors(404, 422),
             },
         }
     },
@@ -102,20 +84,15 @@ PATHS: dict[str, Any] = {
                 query("status", {"enum": ["completed", "engaged", "not_engaged"]}, "filter"),
                 query("since", {"type": "number"}, "last trigger at or after (epoch s)"),
                 query("until", {"type": "number"}, "last trigger at or before (epoch s)"),
-                query("cursor", {"type": "string"}, "from the previous page"),
+                query(
+                    "cursor",
+                    {"type": "string", "pattern": VISITOR_CURSOR},
+                    "the previous page's next_cursor",
+                ),
                 query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "page size"),
             ],
             "responses": {
-                "200": json_response(
-                    {
-                        "type": "object",
-                        "required": ["visitors", "next_cursor"],
-                        "properties": {
-                            "visitors": {"type": "array", "items": {"type": "object"}},
-                            "next_cursor": {"type": ["string", "null"]},
-                        },
-                    }
-                ),
+                "200": returns(responses.FlowVisitors),
                 **errors(404, 422),
             },
         }
@@ -137,33 +114,18 @@ _VISITOR = {
 }
 
 
-_TEXT_BODY = {"required": True, "content": {"application/json": {"schema": TEXT_BODY}}}
-_ACCEPTED = {
-    "202": json_response({"type": "object", "properties": {"accepted": {"type": "boolean"}}})
-}
+_ACCEPTED = {"202": returns(responses.Accepted)}
 
 PATHS.update(
     {
         "/widget/conversations": {
             "post": {
                 "summary": "Start or resume a visitor's widget conversation",
-                "requestBody": body(
-                    {"visitor_token": {"type": "string"}, "name": {"type": "string"}}, []
-                ),
+                # no body: a new visitor without a name
+                "requestBody": body(START_BODY, required=False),
                 "responses": {
-                    **{
-                        status: json_response(
-                            {
-                                "type": "object",
-                                "required": ["conversation_id", "visitor_token"],
-                                "properties": {
-                                    "conversation_id": {"type": "integer"},
-                                    "visitor_token": {"type": "string"},
-                                },
-                            }
-                        )
-                        for status in ("200", "201")
-                    },
+                    "200": returns(responses.WidgetStart, "the visitor's conversation, resumed"),
+                    "201": returns(responses.WidgetStart, "a new conversation"),
                     **errors(404, 409, 422),
                 },
             }
@@ -172,11 +134,9 @@ PATHS.update(
             "post": {
                 "summary": "The visitor writes",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
-                "requestBody": _TEXT_BODY,
+                "requestBody": body(TEXT_BODY),
                 "responses": {
-                    "201": json_response(
-                        {"type": "object", "properties": {"message_id": {"type": "integer"}}}
-                    ),
+                    "201": returns(responses.WidgetWritten),
                     **errors(404, 409, 422),
                 },
             },
@@ -192,14 +152,7 @@ PATHS.update(
                     ),
                 ],
                 "responses": {
-                    "200": json_response(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "messages": {"type": "array", "items": {"type": "object"}}
-                            },
-                        }
-                    ),
+                    "200": returns(responses.WidgetMessages),
                     **errors(404, 422),
                 },
             },
@@ -208,7 +161,7 @@ PATHS.update(
             "post": {
                 "summary": "The visitor clicks a button the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
-                "requestBody": body({"payload": {"type": "string", "minLength": 1}}, ["payload"]),
+                "requestBody": body(CLICK_BODY),
                 "responses": {**_ACCEPTED, **errors(404, 409, 422)},
             }
         },
@@ -216,7 +169,7 @@ PATHS.update(
             "post": {
                 "summary": "The visitor fills a form the bot sent",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
-                "requestBody": _TEXT_BODY,
+                "requestBody": body(TEXT_BODY),
                 "responses": {**_ACCEPTED, **errors(404, 409, 422)},
             }
         },
@@ -242,67 +195,64 @@ for _flow_path in (
         _operation["security"] = [{"bearer": []}]
         _operation["responses"].update(errors(401, 403))
 
-# A body over the limit is refused before it is read (413); the rate limits (429) hold the
-# widget, the webhook and, through wrong tokens, every authenticated call.
+# A body over the limit is refused before it is read (413), one that is not JSON where JSON
+# is read (400); the rate limits (429) hold the widget, the webhook and, through wrong
+# tokens, every authenticated call.
 for _path, _operations in PATHS.items():
     for _method, _operation in _operations.items():
         if _method in ("post", "patch", "put"):
             _operation["responses"].update(errors(413))
+        if "requestBody" in _operation:
+            _operation["responses"].update(errors(400))
         if "security" in _operation or _path.startswith(("/widget/", "/webhooks/")):
             _operation["responses"].update(errors(429))
 
+
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: the operation at `path` and `method`, its parameters taken from this
+    answer (`header.X` for a header)."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+_CONVERSATION = "/widget/conversations/{conversation_id}"
+_WIDGET = {
+    "conversation_id": "$response.body#/conversation_id",
+    "header.X-Visitor-Token": "$response.body#/visitor_token",
+}
+_STARTED = {
+    "ReadMessages": _link(f"{_CONVERSATION}/messages", "get", **_WIDGET),
+    "Write": _link(f"{_CONVERSATION}/messages", "post", **_WIDGET),
+    "Click": _link(f"{_CONVERSATION}/clicks", "post", **_WIDGET),
+    "Fill": _link(f"{_CONVERSATION}/inputs", "post", **_WIDGET),
+}
+_FIRST_FLOW = "$response.body#/flows/0/id"
+_LOADED = {
+    "Funnel": _link("/flows/{flow_id}/funnel", "get", flow_id=_FIRST_FLOW),
+    "Visitors": _link("/flows/{flow_id}/visitors", "get", flow_id=_FIRST_FLOW),
+}
+# What an answer lets a client do next, for readers and for schemathesis' stateful phase
+# (it infers the links between the member routes from their names by itself).
+LINKS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("/widget/conversations", "post", "200"): _STARTED,
+    ("/widget/conversations", "post", "201"): _STARTED,
+    ("/channels/messenger/pages/{page_id}/syncs", "post", "202"): {
+        "Progress": _link(
+            "/channels/messenger/syncs/{sync_id}", "get", sync_id="$response.body#/id"
+        )
+    },
+    ("/flows", "get", "200"): _LOADED,
+    ("/flows/reload", "post", "200"): _LOADED,
+}
+for (_path, _method, _status), _links in LINKS.items():
+    PATHS[_path][_method]["responses"][_status] = {
+        **PATHS[_path][_method]["responses"][_status],
+        "links": _links,
+    }
+
 COMPONENTS: dict[str, Any] = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-    "schemas": {
-        "Error": _ERROR,
-        "Flow": {
-            "type": "object",
-            "required": ["id", "name", "version", "trigger", "path"],
-            "properties": {
-                k: {"type": "string"} for k in ("id", "name", "version", "trigger", "path")
-            },
-        },
-        "Finding": {
-            "type": "object",
-            "required": ["path", "line", "col", "severity", "message", "rule"],
-            "properties": {
-                "path": {"type": "string"},
-                "line": {"type": "integer"},
-                "col": {"type": "integer"},
-                "severity": {"enum": ["error", "warning"]},
-                "message": {"type": "string"},
-                "rule": {"type": "string"},
-                "hint": {"type": ["string", "null"]},
-            },
-        },
-        "Funnel": {
-            "type": "object",
-            "required": [
-                "flow",
-                "scope",
-                "triggers",
-                "triggered_visitors",
-                "engaged_visitors",
-                "completed_visitors",
-                "engagement_rate",
-                "completion_rate",
-                "steps",
-            ],
-            "properties": {
-                "flow": {"type": "string"},
-                "scope": {"type": "string"},
-                "triggers": {"type": "integer"},
-                "retriggers": {"type": "integer"},
-                "triggered_visitors": {"type": "integer"},
-                "engaged_visitors": {"type": "integer"},
-                "completed_visitors": {"type": "integer"},
-                "completed_after_engaging": {"type": "integer"},
-                "engagement_rate": {"type": "number"},
-                "completion_rate": {"type": "number"},
-                "steps": {"type": "object", "additionalProperties": {"type": "integer"}},
-            },
-        },
-    },
+    "schemas": responses.schemas(),
 }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from web import responses
 from web.messenger import PAGE_BODY, PAGE_ID, SYNC_BODY
-from web.openapi_parts import OBJECT, errors, json_response, op, path_id, query
+from web.openapi_parts import errors, op, path_id, query, returns
 
 _PAGE_ID = {"name": "page_id", "in": "path", "required": True, "schema": PAGE_ID}
 _SIGNATURE = {
@@ -36,17 +37,21 @@ MESSENGER_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Meta's webhook events, signed with the app secret",
             "parameters": [_SIGNATURE],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": OBJECT}}},
-            "responses": {"200": json_response(OBJECT), **errors(400, 403)},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {"200": returns(responses.WebhookReceipt), **errors(400, 403)},
         },
     },
     "/channels/messenger/pages": {
-        "get": op("The connected Pages", json_response(OBJECT)),
+        "get": op("The connected Pages", returns(responses.Pages)),
         "post": op(
             "Connect a Page, or replace a connected Page's name and token",
-            json_response(OBJECT),
+            returns(responses.ConnectedPage, "connected"),
             status="201",
-            body=PAGE_BODY,
+            request=PAGE_BODY,
+            also={"200": returns(responses.ConnectedPage, "connected already: replaced")},
         ),
     },
     "/channels/messenger/pages/{page_id}": {
@@ -60,13 +65,14 @@ MESSENGER_PATHS: dict[str, Any] = {
     "/channels/messenger/pages/{page_id}/syncs": {
         "post": op(
             "Import the Page's contacts with their last 20 messages, in the background",
-            json_response(OBJECT),
+            returns(responses.Sync),
             status="202",
             parameters=[_PAGE_ID],
-            body=SYNC_BODY,
+            request=SYNC_BODY,
+            request_required=False,  # none: the recent ones
         ),
     },
     "/channels/messenger/syncs/{sync_id}": {
-        "get": op("A sync's progress", json_response(OBJECT), parameters=[path_id("sync_id")]),
+        "get": op("A sync's progress", returns(responses.Sync), parameters=[path_id("sync_id")]),
     },
 }

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from web.args import MAX_ID
+from web.responses import Answer, Error, ref
 
 ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
-OBJECT = {"type": "object"}
 AUTH_ERRORS = (401, 403, 404, 409, 422)
 
 
@@ -17,11 +17,14 @@ def json_response(schema: dict[str, Any], description: str = "OK") -> dict[str, 
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def returns(model: type[Answer], description: str = "OK") -> dict[str, Any]:
+    """A JSON answer serialised by `model` (web/responses.py)."""
+    return json_response(ref(model), description)
+
+
 def errors(*statuses: int) -> dict[str, Any]:
     """The JSON error answers for these statuses."""
-    return {
-        str(s): json_response({"$ref": "#/components/schemas/Error"}, "Error") for s in statuses
-    }
+    return {str(s): returns(Error, "Error") for s in statuses}
 
 
 def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -40,15 +43,9 @@ def path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
-def body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    """A required JSON request body with these properties and no others."""
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": False,
-    }
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    """A JSON request body checked against `schema` (one of the handlers' own)."""
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 def op(
@@ -57,28 +54,18 @@ def op(
     *,
     status: str = "200",
     parameters: Sequence[Any] = (),
-    body: dict[str, Any] | None = None,
+    request: dict[str, Any] | None = None,
+    request_required: bool = True,
+    also: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One authenticated operation: summary, parameters, its success and error answers."""
+    """One authenticated operation: summary, parameters, its success answer (and `also`
+    others, by status) and its error answers."""
     operation: dict[str, Any] = {
         "summary": summary,
         "parameters": list(parameters),
-        "responses": {status: ok, **errors(*AUTH_ERRORS)},
+        "responses": {status: ok, **(also or {}), **errors(*AUTH_ERRORS)},
         "security": [{"bearer": []}],
     }
-    if body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": body}},
-        }
+    if request is not None:
+        operation["requestBody"] = body(request, request_required)
     return operation
-
-
-def fields(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    """An object schema with these properties and no others."""
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required or [],
-        "additionalProperties": False,
-    }

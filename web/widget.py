@@ -10,18 +10,17 @@ The widget runs on the customer's website, another origin than Parley's: the ori
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 
 from chat import visitors
 from chat.models import Message
 from engine.events import EventType
+from web import responses
 from web.args import int_arg
-from web.bodies import TEXT_BODY, json_body
-from web.conversations import message_json
+from web.bodies import TEXT_BODY, json_body, text
 from web.rate_limits import address
+from web.responses import answer, read
 from web.services import services
 
 blueprint = Blueprint("widget", __name__, url_prefix="/widget")
@@ -42,62 +41,62 @@ def allow_the_sites_origin(response: Response) -> Response:
     return response
 
 
-_START = {
+START_BODY = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "visitor_token": {"type": "string", "minLength": 16, "maxLength": 100},
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "visitor_token": {**text(100, blank=True), "minLength": 16},
+        "name": text(200),
     },
 }
-_CLICK = {
+CLICK_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["payload"],
-    "properties": {"payload": {"type": "string", "minLength": 1, "maxLength": 500}},
+    "properties": {"payload": text(500)},
 }
 
 
 @blueprint.post("/conversations")
-def start() -> tuple[Response, int]:
+def start() -> Response:
     """Start (or resume) the visitor's widget conversation; a new visitor gets a token."""
-    body = json_body(_START)
+    body = json_body(START_BODY, required=False)  # none: a new visitor without a name
     services().limiter.hit("widget_start", address())
     with services().outbox.transaction() as session:
         conversation, token, started = visitors.start(
             session, body.get("visitor_token"), body.get("name"), services().now()
         )
-        reply = {"conversation_id": conversation.id, "visitor_token": token}
-    return jsonify(reply), 201 if started else 200
+        reply = responses.WidgetStart(conversation_id=conversation.id, visitor_token=token)
+    return answer(reply, 201 if started else 200)
 
 
 @blueprint.post("/conversations/<id:conversation_id>/messages")
-def write(conversation_id: int) -> tuple[Response, int]:
+def write(conversation_id: int) -> Response:
     """The visitor writes a message."""
     text = json_body(TEXT_BODY)["text"]
     services().limiter.hit("widget_act", _token() or address())
     with services().outbox.transaction() as session:
         message = visitors.write(session, _token(), conversation_id, text, services().now())
-        reply = {"message_id": message.id}
-    return jsonify(reply), 201
+        reply = responses.WidgetWritten(message_id=message.id)
+    return answer(reply, 201)
 
 
 @blueprint.post("/conversations/<id:conversation_id>/clicks")
-def click(conversation_id: int) -> tuple[Response, int]:
+def click(conversation_id: int) -> Response:
     """The visitor clicks a button the bot sent (its payload comes back as it was)."""
-    payload = json_body(_CLICK)["payload"]
+    payload = json_body(CLICK_BODY)["payload"]
     return _act(conversation_id, "button.clicked", payload=payload)
 
 
 @blueprint.post("/conversations/<id:conversation_id>/inputs")
-def submit(conversation_id: int) -> tuple[Response, int]:
+def submit(conversation_id: int) -> Response:
     """The visitor fills a form the bot sent, such as a promo card's email field."""
     text = json_body(TEXT_BODY)["text"]
     return _act(conversation_id, "input.submitted", text=text)
 
 
 @blueprint.get("/conversations/<id:conversation_id>/messages")
-def read(conversation_id: int) -> Response:
+def read_messages(conversation_id: int) -> Response:
     """The conversation's messages after message id `after` (0: from the start)."""
     after = int_arg("after", 0) or 0
     with services().sessions() as session:
@@ -108,21 +107,16 @@ def read(conversation_id: int) -> Response:
             .order_by(Message.id)
             .limit(200)
         ).all()
-        return jsonify({"messages": [_message_json(m) for m in messages]})
+        shown = [read(responses.WidgetMessage, m) for m in messages]
+        return answer(responses.WidgetMessages(messages=shown))
 
 
-def _act(conversation_id: int, kind: EventType, **fields: str) -> tuple[Response, int]:
+def _act(conversation_id: int, kind: EventType, **fields: str) -> Response:
     services().limiter.hit("widget_act", _token() or address())
     with services().outbox.transaction() as session:
         visitors.act(session, _token(), conversation_id, kind, services().now(), **fields)
-    return jsonify({"accepted": True}), 202
+    return answer(responses.Accepted(accepted=True), 202)
 
 
 def _token() -> str:
     return request.headers.get("X-Visitor-Token", "")
-
-
-def _message_json(message: Message) -> dict[str, Any]:
-    """A message as the visitor sees it: no member ids, flow ids or off-platform marks."""
-    seen = message_json(message)
-    return {key: seen[key] for key in ("id", "sender", "text", "attachments", "created_at")}

@@ -156,7 +156,7 @@ def test_paging_keeps_the_filters(
 
 @pytest.mark.parametrize(
     "cursor",
-    ["nonsense", "", encode_cursor(5), "YXQ6MTI6", "YXQ6eDox", "YXQ6OTk5OTk5OTk5OTk5OTk5OTk5OTox"],
+    ["nonsense", "", encode_cursor(5), "12.", ".1", "1.x", "99999999999999999.1", "1.2.3"],
 )
 def test_a_cursor_this_list_did_not_give_is_refused(
     session: Session, owner: Member, cursor: str
@@ -230,7 +230,6 @@ def test_the_assignee_filter_finds_one_members_conversations(
         ({"assignee_id": True}, "assignee_id"),
         ({"received_from": datetime(2026, 1, 1)}, "received_from"),
         ({"received_to": "2026-01-01"}, "received_to"),
-        ({"received_from": minutes(5), "received_to": minutes(4)}, "received_to"),
     ],
 )
 def test_a_bad_filter_is_refused_by_name(
@@ -239,6 +238,13 @@ def test_a_bad_filter_is_refused_by_name(
     with pytest.raises(Invalid) as caught:
         list_conversations(session, owner, **filters)
     assert (caught.value.field, caught.value.status) == (field, 422)
+
+
+def test_a_time_range_that_ends_before_it_starts_holds_nothing(
+    session: Session, owner: Member, varied: dict[str, Conversation]
+) -> None:
+    rows, _ = list_conversations(session, owner, received_from=minutes(5), received_to=minutes(4))
+    assert rows == []
 
 
 def test_one_conversation_reads_as_in_the_list(

@@ -81,10 +81,13 @@ def test_the_assignee_must_be_a_member_of_the_workspace(
 ) -> None:
     stranger = add_member(workspace_id=other_workspace.id)
     conversation = add_conversation()
-    for assignee in (stranger.id, stranger.id + 1000, True):
-        with pytest.raises(Invalid) as caught:
+    for assignee, refusal in ((stranger.id, NotFound), (stranger.id + 1000, NotFound)):
+        with pytest.raises(refusal) as caught:
             assign(session, owner, conversation, assignee)
         assert caught.value.field == "assignee_id"
+    with pytest.raises(Invalid) as not_an_id:
+        assign(session, owner, conversation, True)
+    assert not_an_id.value.field == "assignee_id"
     assert conversation.assignee_id is None
 
 
@@ -200,7 +203,7 @@ def test_an_unknown_id_changes_nothing_and_is_named(
     [
         ({}, "conversation_ids"),
         ({"conversation_ids": [], "on": True}, "conversation_ids"),
-        ({"conversation_ids": [1], "all_assigned": True}, "all_assigned"),
+        ({"conversation_ids": [1], "all_assigned": True}, "all"),  # as the API names it
         ({"conversation_ids": "1,2"}, "conversation_ids"),
         ({"conversation_ids": [1, "2"]}, "conversation_ids"),
         ({"conversation_ids": list(range(1, MAX_BATCH + 2))}, "conversation_ids"),
@@ -287,7 +290,7 @@ def test_a_reply_past_the_messenger_window_is_refused_in_words_and_tells_nothing
     session: Session, owner: Member, add_conversation: AddConversation
 ) -> None:
     conversation = add_conversation(last_visitor_message_at=T0 - timedelta(days=8))
-    with pytest.raises(Invalid) as caught:
+    with pytest.raises(Conflict) as caught:
         reply(session, owner, conversation, "Still there?", T0)
     assert (caught.value.code, caught.value.field) == ("window_closed", "tag")
     assert "8 days" in caught.value.message

@@ -173,7 +173,7 @@ def test_roles_change_but_not_the_owners(
     admin = add_member(role="admin")
     set_permissions(session, owner, admin, [], role="agent")
     assert admin.role == "agent"
-    with pytest.raises(Invalid, match="owner stays the owner") as caught:
+    with pytest.raises(Conflict, match="owner stays the owner") as caught:
         set_permissions(session, owner, owner, [], role="admin")
     assert (caught.value.field, owner.role) == ("role", "owner")
     with pytest.raises(Invalid, match="not 'owner'"):

@@ -73,7 +73,7 @@ def test_the_echo_of_parleys_own_reply_is_not_an_off_platform_reply(shop: Shop) 
 
 def test_past_seven_days_without_allowed_tags_the_reply_is_refused(shop: Shop) -> None:
     conversation_id = visitor_wrote(shop, ago=8 * DAY)
-    error = reply(shop, conversation_id, status=422, tag="ACCOUNT_UPDATE")["error"]
+    error = reply(shop, conversation_id, status=409, tag="ACCOUNT_UPDATE")["error"]
     assert (error["code"], error["field"]) == ("window_closed", "tag")
     assert "window closed" in error["message"]
     assert "8 days ago" in error["message"]
@@ -87,7 +87,7 @@ def test_past_seven_days_without_allowed_tags_the_reply_is_refused(shop: Shop) -
 def test_past_seven_days_an_allowed_tag_must_be_picked(shop: Shop) -> None:
     shop.graph.retired_tags.clear()  # a platform that still takes the update tags
     conversation_id = visitor_wrote(shop, ago=8 * DAY)
-    error = reply(shop, conversation_id, status=422)["error"]
+    error = reply(shop, conversation_id, status=409)["error"]
     assert "pick a message tag, one of CONFIRMED_EVENT_UPDATE" in error["message"]
     reply(shop, conversation_id, tag="ACCOUNT_UPDATE")
     shop.services.settle()
@@ -103,7 +103,7 @@ def test_what_the_api_accepts_the_sender_sends_even_with_human_agent_listed(shop
     (sent,) = shop.graph.sent
     assert (sent.messaging_type, sent.tag) == ("MESSAGE_TAG", "HUMAN_AGENT")
     shop.advance(2 * DAY)
-    error = reply(shop, conversation_id, status=422, tag="HUMAN_AGENT")["error"]
+    error = reply(shop, conversation_id, status=409, tag="HUMAN_AGENT")["error"]
     assert error["code"] == "window_closed"  # refused here, not accepted and failed later
     assert "HUMAN_AGENT only within 7 days" in error["message"]
 
@@ -127,7 +127,7 @@ def test_a_tag_on_a_widget_conversation_is_refused(shop: Shop) -> None:
         json={"text": "hi"},
         headers=headers,
     )
-    error = reply(shop, started["conversation_id"], status=422, tag="ACCOUNT_UPDATE")["error"]
+    error = reply(shop, started["conversation_id"], status=409, tag="ACCOUNT_UPDATE")["error"]
     assert (error["code"], error["field"]) == ("invalid_tag", "tag")
 
 

@@ -213,7 +213,7 @@ def test_past_7_days_without_allowed_tags_the_reply_is_refused_in_words(
     assert "this deployment allows none: no reply can be sent" in page
     answer = owner.post(f"/inbox/{conversation_id}/reply", data={"text": "Hello?"}, headers=HTMX)
     html = answer.get_data(as_text=True)
-    assert answer.status_code == 422
+    assert answer.status_code == 409
     assert "Messenger&#39;s reply window has closed, so this reply was not sent" in html
     assert 'aria-describedby="reply-hint window-state reply-error"' in html
     assert ">Hello?</textarea>" in html  # the agent's text is kept
@@ -229,7 +229,7 @@ def test_past_7_days_the_agent_picks_an_allowed_tag_or_is_told_at_the_picker(
     path = f"/inbox/{conversation_id}/reply"
     refused = owner.post(path, data={"text": "Shipped", "tag": ""}, headers=HTMX)
     html = refused.get_data(as_text=True)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert 'aria-describedby="window-state reply-error" aria-invalid="true"' in html
     sent = owner.post(path, data={"text": "Shipped", "tag": "POST_PURCHASE_UPDATE"}, headers=HTMX)
     assert sent.status_code == 200
@@ -266,7 +266,7 @@ def test_assigning_to_someone_not_in_the_workspace_is_refused_at_the_select(
     conversation_id = widget_conversation(owner)
     answer = owner.post(f"/inbox/{conversation_id}/assign", data={"assignee_id": "x"}, headers=HTMX)
     html = answer.get_data(as_text=True)
-    assert answer.status_code == 422
+    assert answer.status_code == 404  # no such member
     assert 'aria-describedby="assign-error" aria-invalid="true"' in html
     assert "Choose a member of this workspace." in html
 

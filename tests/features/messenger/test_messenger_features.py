@@ -292,7 +292,7 @@ def received_as(story: Story, text: str, how: str) -> None:
 
 @then(parsers.parse('Parley refuses the reply with "{code}", saying "{words}"'))
 def refused(story: Story, code: str, words: str) -> None:
-    assert story.status == 422
+    assert story.status == 409  # the conversation's window, not the request, is the problem
     assert story.answer["error"]["code"] == code
     assert words in story.answer["error"]["message"]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refresh the vendored front-end files of the agent console.
+# Refresh the vendored front-end files of the agent console (and of /docs).
 #
 # The console's JavaScript is committed in this folder so that neither CI nor
 # the running server needs npm. npm is needed only here, by whoever updates the
@@ -99,6 +99,28 @@ EOF
 } >"$here/alpinejs.LICENSE"
 chmod 0644 "$here/alpinejs.LICENSE"
 
+# Redoc's standalone browser build, which /docs loads: it bundles React and its
+# other dependencies, and starts itself on the page's <redoc spec-url> element.
+# Besides the package's LICENSE, the bundles ship the licence comments webpack
+# extracted: redoc.standalone.js points to the first by name, and the search
+# worker it inlines points to the second (named by a hash that changes with
+# each release, hence the glob; stale copies of earlier releases go first).
+copy redoc/bundles/redoc.standalone.js redoc.standalone.js
+copy redoc/bundles/redoc.standalone.js.LICENSE.txt redoc.standalone.js.LICENSE.txt
+copy redoc/LICENSE redoc.LICENSE
+workers=("$nm"/redoc/bundles/*.worker.js.LICENSE.txt)
+if [[ ${#workers[@]} -ne 1 || ! -f "${workers[0]}" ]]; then
+    echo "update.sh: expected one redoc/bundles/*.worker.js.LICENSE.txt; has its layout changed?" >&2
+    exit 1
+fi
+worker_licence="$(basename "${workers[0]}")"
+if ! grep -qF "see $worker_licence" "$here/redoc.standalone.js"; then
+    echo "update.sh: redoc.standalone.js does not point to $worker_licence; review its licences by hand" >&2
+    exit 1
+fi
+rm -f "$here"/*.worker.js.LICENSE.txt
+copy "redoc/bundles/$worker_licence" "$worker_licence"
+
 # Sanity check: each vendored build carries the version npm installed, so a
 # wrong or truncated file cannot be committed by mistake.
 check_version() {
@@ -110,7 +132,9 @@ check_version() {
 }
 htmx_version="$(field htmx.org version)"
 alpine_version="$(field alpinejs version)"
+redoc_version="$(field redoc version)"
 check_version htmx.min.js "version=\"$htmx_version\""
 check_version alpine.min.js "version:\"$alpine_version\""
+check_version redoc.standalone.js "ReDoc Version: \",\"$redoc_version\""
 
-echo "vendored htmx.org $htmx_version (htmx.min.js, hx-sse.min.js) and alpinejs $alpine_version (alpine.min.js) into $here"
+echo "vendored htmx.org $htmx_version (htmx.min.js, hx-sse.min.js), alpinejs $alpine_version (alpine.min.js) and redoc $redoc_version (redoc.standalone.js) into $here"
