@@ -20,6 +20,7 @@ from typing import Any, Literal
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from channels.errors import ChannelError
 from dsl.errors import EvaluationError, ExpressionSyntaxError
 from dsl.evaluate import render
 from dsl.expressions import parse_template
@@ -28,7 +29,7 @@ Security = Literal["starttls", "ssl", "none"]
 log = logging.getLogger(__name__)
 
 
-class EmailFailed(Exception):
+class EmailFailed(ChannelError):
     """An email that could not be sent or built; the message says why."""
 
 

@@ -14,23 +14,6 @@ from typing import Any
 from engine.codec import dumps
 from engine.state import FunnelRecord, Timer
 
-COMMAND_KINDS = frozenset(
-    {
-        "say",
-        "ask",
-        "promo_card",
-        "tag",
-        "untag",
-        "set",
-        "assign",
-        "hosting",
-        "email",
-        "webhook",
-        "end_conversation",
-    }
-)
-
-
 # The commands that send the visitor a bot message.
 MESSAGE_COMMANDS = frozenset({"say", "ask", "promo_card"})
 

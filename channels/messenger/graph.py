@@ -18,6 +18,8 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from channels.errors import ChannelError
+
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com"
 # Pinned on purpose: Meta changes behaviour between versions, so moving to a new one is a
 # change of its own, made after reading Meta's changelog, not something that happens to us.
@@ -41,7 +43,7 @@ POLICY_BLOCK = 368  # blocked for a policy violation
 NO_PROFILE = 2018218  # subcode of "No profile available" (phone-only accounts)
 
 
-class GraphError(Exception):
+class GraphError(ChannelError):
     """A Graph call that failed; `reason` is a short stable code for Parley's API."""
 
     def __init__(

@@ -18,12 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from channels.errors import ChannelError
+
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EXCERPT = 2_000  # characters of an unreadable item kept with the reason
 
 
-class BadWebhook(ValueError):
-    """A signed body that is not the JSON Meta sends (or one item of it)."""
+class BadWebhook(ChannelError, ValueError):
+    """A signed body that is not the JSON Meta sends (or one item of it); a ValueError too,
+    as reading stored items takes it among the other malformed-data errors."""
 
 
 def signature_matches(app_secret: str, body: bytes, header: str | None) -> bool:

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from channels.errors import ChannelError
+
 RESPONSE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 HUMAN_AGENT = "HUMAN_AGENT"
 
 
-class WindowClosed(Exception):
+class WindowClosed(ChannelError):
     """A reply this conversation's window does not allow; the message says what would."""
 
     def __init__(self, message: str, field: str = "tag") -> None:
