@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from channels.messenger.window import WindowClosed, agent_terms
 from chat.conversations import record_message
 from chat.errors import Conflict, Invalid, NotFound
 from chat.models import Conversation, Member, Message, utcnow
 from chat.news import tell
 from chat.permissions import require, visible_conversations
+from chat.reply_window import agent_terms
 from chat.values import clean_tag, whole_number
 from engine.events import EventType
 
@@ -156,9 +156,9 @@ def reply(
 ) -> Message:
     """Record `agent`'s reply in the conversation, counted in its figures, and return it.
 
-    On Messenger the reply window decides (channels.messenger.window): inside it the reply
-    goes as it is; past it, only with a message `tag` among `allowed_tags`, or the reply is
-    refused (`Invalid`, code `window_closed`) with the way out in words.
+    On Messenger the reply window decides (chat.reply_window): inside it the reply goes as
+    it is; past it, only with a message `tag` among `allowed_tags`, or the reply is refused
+    (`WindowClosed`, a `Conflict` with code `window_closed`) with the way out in words.
     """
     _check_visible(session, agent, conversation)
     if conversation.status == "ended":
@@ -185,10 +185,7 @@ def _message_tag(
         if tag is not None:
             raise Conflict("message tags are for Messenger only", field="tag", code="invalid_tag")
         return None
-    try:
-        return agent_terms(conversation.last_visitor_message_at, at, allowed, tag).tag
-    except WindowClosed as err:
-        raise Conflict(str(err), field=err.field, code="window_closed") from err
+    return agent_terms(conversation.last_visitor_message_at, at, allowed, tag).tag
 
 
 def _told(session: Session, change: Change, at: datetime | None) -> Change:

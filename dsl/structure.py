@@ -118,11 +118,14 @@ def _explain_at(
 def _unknown_keys(
     document: Document, error: jsonschema.ValidationError, path: Path
 ) -> Iterator[Diagnostic]:
-    known = sorted(_schema(error).get("properties", {}))
+    schema = _schema(error)
+    known = sorted(schema.get("properties", {}))
+    hints = schema.get("x-key-hints", {})  # keys authors may expect, and what to write instead
     instance = error.instance if isinstance(error.instance, dict) else {}
     for key in (k for k in instance if k not in known):
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+        hint = hints.get(key, hint)
         location = document.key_location((*path, key))
         message = f"unknown key '{key}' in {describe_path(path)}"
         yield Diagnostic(location, "error", message, "unknown-key", hint)

@@ -142,7 +142,7 @@ class Simulator:
     def _assign(self, command: dict[str, Any]) -> None:
         self._record(command)
         args = command["args"]
-        self.conversation.assignee = args.get("agent") or f"team:{args.get('team')}"
+        self.conversation.assignee = args["agent"]
         self.emit("conversation.assigned")
 
     def _hosting(self, command: dict[str, Any]) -> None:

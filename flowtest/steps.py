@@ -280,12 +280,16 @@ def hosting_is(parley_world: World, switch: str) -> None:
     assert parley_world.conversation.hosting is (switch == "on")
 
 
+@then("the conversation is unassigned")
+def unassigned(parley_world: World) -> None:
+    """No agent has the conversation."""
+    assert parley_world.conversation.assignee is None
+
+
 @then(parsers.parse("the conversation is assigned to {whom}"))
 def assigned_to(parley_world: World, whom: str) -> None:
-    """The conversation's assignee, such as `team "sales"` or `"ana@example.com"`."""
-    kind, _, name = whom.partition(" ")
-    expected = f"team:{name.strip(chr(34))}" if kind == "team" else whom.strip('"')
-    assert parley_world.conversation.assignee == expected
+    """The conversation's assignee, such as `"ana@example.com"`."""
+    assert parley_world.conversation.assignee == whom.strip('"')
 
 
 @then(parsers.parse('an email "{template}" is sent to "{address}"'))

@@ -8,7 +8,6 @@ from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.messenger.window import window
 from chat.inbox import dashboard, find_conversation, get_conversation, list_conversations
 from chat.inbox_actions import (
     MAX_BATCH,
@@ -20,6 +19,7 @@ from chat.inbox_actions import (
     set_tags,
 )
 from chat.models import Conversation, Member, Message
+from chat.reply_window import window
 from web import responses
 from web.args import MAX_ID, int_arg, time_arg
 from web.auth import member_request

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.email import Mailer
+from channels.flow_deliveries import FlowDeliveries
 from channels.messenger.graph import GraphClient
 from channels.messenger.inbound import GROUP as INBOUND_GROUP
 from channels.messenger.inbound import MessengerInbox
@@ -167,13 +168,13 @@ class Services:
     def executor(self, name: str) -> CommandExecutor:
         """A command executor with this service's database, Redis and mailer."""
         smtp = self.settings.smtp
+        mailer = Mailer(smtp) if smtp else None
         return CommandExecutor(
             self.sessions,
             self.redis,
             self.engine.store.keys,
             name,
-            mailer=Mailer(smtp) if smtp else None,
-            email_templates=self.settings.email_templates,
+            deliveries=FlowDeliveries(mailer, self.settings.email_templates, self.now),
             now=self.now,
         )
 

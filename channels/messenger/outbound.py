@@ -34,14 +34,14 @@ from channels.backoff import retry_wait
 from channels.messenger.graph import GraphClient, GraphError, QuickReply
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
 from channels.messenger.people import find_page
-from channels.messenger.window import (
+from chat.models import Conversation, Message
+from chat.reply_window import (
     Terms,
     WindowClosed,
     agent_terms,
     bot_skip_reason,
     bot_terms,
 )
-from chat.models import Conversation, Message
 
 MAX_ATTEMPTS = 5
 # A message still `sending` this long after its claim belonged to a worker that died mid-send:
@@ -172,7 +172,7 @@ def _prepare(session: Session, message: Message, now: datetime) -> Outgoing | No
     try:
         terms = _terms(message, conversation.last_visitor_message_at, now)
     except WindowClosed as err:  # a reply that waited (throttled) past the 7 days
-        message.delivery, message.delivery_error = "failed", f"window_closed: {err}"
+        message.delivery, message.delivery_error = "failed", f"window_closed: {err.message}"
         return None
     if terms is None:
         message.delivery = "skipped"

@@ -32,9 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.backoff import retry_wait
 from channels.messenger.graph import ConversationPage, GraphClient, GraphError
 from channels.messenger.people import find_message, page_contact
-from channels.messenger.window import HUMAN_AGENT_WINDOW
 from chat.conversations import open_conversation, record_message
 from chat.models import MessengerPage, MessengerSync, SyncScope
+from chat.reply_window import HUMAN_AGENT_WINDOW
 
 PAGE_SIZE = 100
 MESSAGES_PER_CONTACT = 20  # the Conversations API details only a thread's 20 latest

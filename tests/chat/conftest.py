@@ -5,14 +5,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from channels.flow_deliveries import FlowDeliveries
+from chat.bridge import CommandExecutor
 from chat.db import make_engine, session_factory, upgrade
 from chat.models import Contact, Conversation, Member, Workspace
+from chat.ports import Deliveries
+from engine.keys import Keys
+from engine.ports import ManualClock
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -110,3 +117,35 @@ def add_member(session: Session, workspace: Workspace) -> Callable[..., Member]:
 def owner(add_member: Callable[..., Member]) -> Member:
     """The workspace's owner, who sees and may do everything in it."""
     return add_member(role="owner", email="owner@example.com", name="Olive Owner")
+
+
+ExecutorFor = Callable[..., CommandExecutor]
+
+
+@pytest.fixture
+def executor_for(engine: Engine, redis_client: redis.Redis) -> ExecutorFor:
+    """Makes the chat layer's command executor on the test database and Redis, on a clock
+    (by default a new virtual one), with flows' emails and webhooks going to `deliveries`
+    (by default the real ones, without SMTP settings)."""
+
+    def make(
+        *,
+        deliveries: Deliveries | None = None,
+        keys: Keys | None = None,
+        clock: ManualClock | None = None,
+    ) -> CommandExecutor:
+        time = clock or ManualClock()
+
+        def now() -> datetime:
+            return datetime.fromtimestamp(time.now(), UTC)
+
+        return CommandExecutor(
+            session_factory(engine),
+            redis_client,
+            keys or Keys(),
+            "chat",
+            deliveries=deliveries or FlowDeliveries(None, Path("emails"), now),
+            now=now,
+        )
+
+    return make

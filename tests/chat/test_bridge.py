@@ -16,7 +16,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.bridge import CommandExecutor, call_webhook
+from channels.flow_deliveries import FlowDeliveries
+from chat.bridge import CommandExecutor
 from chat.db import session_factory
 from chat.models import Contact, Conversation, Message
 from chat.news import event_for
@@ -26,6 +27,7 @@ from engine.keys import Keys
 from engine.ports import ManualClock
 from engine.store import RedisStore
 from engine.worker import EventStream, Worker
+from tests.chat.conftest import ExecutorFor
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
@@ -39,9 +41,9 @@ def conversation(session: Session, add_conversation: Callable[..., Conversation]
 
 
 @pytest.fixture
-def executor(engine: SqlEngine, redis_client: redis.Redis) -> CommandExecutor:
+def executor(executor_for: ExecutorFor) -> CommandExecutor:
     """The chat layer's command executor on the test database and Redis."""
-    return CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+    return executor_for()
 
 
 def command(conversation: Conversation, kind: str, key: str, **args: object) -> dict[str, object]:
@@ -63,6 +65,7 @@ def parley(client: redis.Redis) -> Worker:
 
 
 def test_a_handoff_is_carried_out_on_the_chat_data_once(
+    executor_for: ExecutorFor,
     engine: SqlEngine,
     session: Session,
     redis_client: redis.Redis,
@@ -72,17 +75,17 @@ def test_a_handoff_is_carried_out_on_the_chat_data_once(
     said = event_for(conversation, "message.received", conversation.received_at, "m1", text="agent")
     session.commit()  # SQLite: release the write lock before the executor's own session
     worker = parley(redis_client)
-    executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+    executor = executor_for()
     EventStream(redis_client).publish(said)
     worker.poll()
-    assert executor.run_once() == 4  # say, hosting off, assign team, tag
+    assert executor.run_once() == 3  # say, hosting off, tag
     with session_factory(engine)() as check:
         stored = check.get(Conversation, conversation.id)
         assert stored is not None
-        assert (stored.hosting, stored.tags) == (False, ["team:support"])
+        assert (stored.hosting, stored.assignee_id) == (False, None)
         contact = check.get(Contact, stored.contact_id)
         assert contact is not None
-        assert contact.tags == ["handed-off"]
+        assert contact.tags == ["handed-off", "support"]
         bots = check.scalars(select(Message).where(Message.sender == "bot")).all()
         assert [m.text for m in bots] == ["Sure, let me get a person for you."]
     worker.poll()  # the news (bot message sent, hosting off) reaches the engine
@@ -101,6 +104,7 @@ def test_a_command_delivered_twice_acts_once(
 
 
 def test_a_webhook_is_posted_once_to_its_address(
+    executor_for: ExecutorFor,
     engine: SqlEngine,
     session: Session,
     redis_client: redis.Redis,
@@ -127,7 +131,7 @@ def test_a_webhook_is_posted_once_to_its_address(
     try:
         conversation = add_conversation(channel="widget")
         session.commit()
-        executor = CommandExecutor(session_factory(engine), redis_client, Keys(), "chat")
+        executor = executor_for()
         command = {
             "key": "contact-1:e2:0",
             "kind": "webhook",
@@ -203,13 +207,14 @@ def test_a_webhook_target_that_hangs_up_is_logged_not_fatal() -> None:
         "args": {"url": f"http://127.0.0.1:{server.getsockname()[1]}/", "timeout": 5, "body": {}},
     }
     try:
-        assert call_webhook(command) is False
+        assert FlowDeliveries(None, Path("emails"), datetime.now).webhook(command) is False
     finally:
         thread.join(timeout=5)
         server.close()
 
 
 def test_a_command_that_cannot_be_carried_out_is_set_aside(
+    executor_for: ExecutorFor,
     engine: SqlEngine,
     session: Session,
     redis_client: redis.Redis,
@@ -218,7 +223,7 @@ def test_a_command_that_cannot_be_carried_out_is_set_aside(
     add_conversation(channel="widget")
     session.commit()
     keys = Keys()
-    executor = CommandExecutor(session_factory(engine), redis_client, keys, "chat")
+    executor = executor_for(keys=keys)
     redis_client.xadd(keys.commands(0), {"command": json.dumps({"kind": "say"})})
     assert executor.run_once() == 1
     dead = redis_client.xrange(keys.dead_letters(0)) or []
@@ -227,16 +232,13 @@ def test_a_command_that_cannot_be_carried_out_is_set_aside(
 
 
 def test_a_bot_message_and_its_news_carry_the_service_clock_s_time(
-    engine: SqlEngine, redis_client: redis.Redis, conversation: Conversation
+    executor_for: ExecutorFor,
+    engine: SqlEngine,
+    redis_client: redis.Redis,
+    conversation: Conversation,
 ) -> None:
     clock = ManualClock()  # 2026-01-01, not the wall clock
-    executor = CommandExecutor(
-        session_factory(engine),
-        redis_client,
-        Keys(),
-        "chat",
-        now=lambda: datetime.fromtimestamp(clock.now(), UTC),
-    )
+    executor = executor_for(clock=clock)
     executor.execute(command(conversation, "say", "k-clock", text="Hello"))
     with session_factory(engine)() as check:
         said = check.scalars(select(Message).where(Message.sender == "bot")).one()

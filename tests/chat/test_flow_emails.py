@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import redis
 from aiosmtpd.smtp import Envelope
-from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.orm import Session
 
 from channels.email import Mailer, SmtpSettings, render_email
-from chat.bridge import CommandExecutor
-from chat.db import session_factory
+from channels.flow_deliveries import FlowDeliveries
 from chat.models import Conversation
-from engine.keys import Keys
+from tests.chat.conftest import ExecutorFor
 
 
 class SmtpServer(Protocol):
@@ -38,17 +36,14 @@ def email_command(
     }
 
 
-def executor(engine: SqlEngine, client: redis.Redis, templates: Path, port: int) -> CommandExecutor:
+def deliveries(templates: Path, port: int) -> FlowDeliveries:
     mailer = Mailer(SmtpSettings(host="127.0.0.1", port=port, security="none"))
-    return CommandExecutor(
-        session_factory(engine), client, Keys(), "chat", mailer=mailer, email_templates=templates
-    )
+    return FlowDeliveries(mailer, templates, lambda: datetime.now(UTC))
 
 
 def test_a_flow_email_is_rendered_and_sent_once(
-    engine: SqlEngine,
+    executor_for: ExecutorFor,
     session: Session,
-    redis_client: redis.Redis,
     add_conversation: Callable[..., Conversation],
     smtp_server: SmtpServer,
     tmp_path: Path,
@@ -57,7 +52,7 @@ def test_a_flow_email_is_rendered_and_sent_once(
     (tmp_path / "code.html").write_text("<p>Hello {{ contact.display_name }}</p>")
     conversation = add_conversation(channel="widget")
     session.commit()
-    chat = executor(engine, redis_client, tmp_path, smtp_server.port)
+    chat = executor_for(deliveries=deliveries(tmp_path, smtp_server.port))
     chat.execute(email_command(conversation, "code"))
     chat.execute(email_command(conversation, "code"))  # redelivered: sent once
     assert len(smtp_server.received) == 1
@@ -71,31 +66,28 @@ def test_a_flow_email_is_rendered_and_sent_once(
 
 
 def test_a_missing_template_is_logged_and_nothing_is_sent(
-    engine: SqlEngine,
     session: Session,
-    redis_client: redis.Redis,
     add_conversation: Callable[..., Conversation],
     smtp_server: SmtpServer,
     tmp_path: Path,
 ) -> None:
     conversation = add_conversation(channel="widget")
     session.commit()
-    chat = executor(engine, redis_client, tmp_path, smtp_server.port)
-    assert chat.send_email(email_command(conversation, "nope"), {}) is False
+    sender = deliveries(tmp_path, smtp_server.port)
+    assert sender.email(email_command(conversation, "nope"), {}) is False
     assert smtp_server.received == []
 
 
 def test_an_smtp_server_that_is_away_is_logged_not_fatal(
-    engine: SqlEngine,
+    executor_for: ExecutorFor,
     session: Session,
-    redis_client: redis.Redis,
     add_conversation: Callable[..., Conversation],
     tmp_path: Path,
 ) -> None:
     (tmp_path / "code.txt").write_text("Hello")
     conversation = add_conversation(channel="widget")
     session.commit()
-    chat = executor(engine, redis_client, tmp_path, port=9)  # nothing listens on discard
+    chat = executor_for(deliveries=deliveries(tmp_path, port=9))  # nothing listens on discard
     chat.execute(email_command(conversation, "code"))
 
 

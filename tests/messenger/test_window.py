@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from channels.messenger.window import (
+from chat.reply_window import (
     Terms,
     WindowClosed,
     agent_terms,

@@ -22,13 +22,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from channels.messenger.window import Window, window
 from chat.contacts import delete_contact, edit_contact
 from chat.conversation_detail import conversation_messages, workspace_members
 from chat.errors import ChatError, NotFound
 from chat.inbox import ConversationRow, find_conversation, get_conversation
 from chat.inbox_actions import assign, end_conversation, reply, set_hosting, set_tags
 from chat.models import Contact, Conversation, Member
+from chat.reply_window import Window, window
 from web.console.base import blueprint, console_page, page
 from web.console.messages import error_text
 from web.services import services

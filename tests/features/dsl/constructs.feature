@@ -154,7 +154,7 @@ Feature: Each construct of the language compiles into states and transitions
             - untag: cold
             - set: {field: vars.visits, value: "{{ vars.visits + 1 }}"}
             - set: {field: contact.remark_name, value: "Lead {{ contact.name }}"}
-            - assign: {team: sales}
+            - assign: {agent: sales@example.com}
             - hosting: off
             - email: {template: welcome, to: "{{ contact.email }}", subject: "Hello"}
             - webhook: {url: "https://hooks.example.com/lead", timeout: 5s, body: {source: parley}}

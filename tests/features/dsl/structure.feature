@@ -36,6 +36,24 @@ Feature: A flow file's structure is checked like a compiler would
     And it reports "hello.yaml:7:5: error: unknown key 'sya' in steps.greet [unknown-key]"
     And it hints "did you mean 'say'?"
 
+  Scenario: Assigning a team is refused, with what to write instead
+    Given a flow file "handoff.yaml":
+      """
+      id: handoff
+      trigger:
+        message_received:
+      start: confirm
+      steps:
+        confirm:
+          do:
+            - assign: {team: support}
+          end: true
+      """
+    When it is checked
+    Then the check fails
+    And it reports "handoff.yaml:8:18: error: unknown key 'team' in steps.confirm.do[0].assign [unknown-key]"
+    And it hints "Parley has no teams: assign an agent by email or member id, or hand off with `hosting: off` and a `tag` the team filters its inbox by"
+
   Scenario: The report shows the source line with a caret under the spot
     Given a flow file "hello.yaml":
       """

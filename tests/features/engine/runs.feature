@@ -51,13 +51,14 @@ Feature: Running a flow for a visitor
     Then the visitor is sent "Connecting you with a person now."
     And bot hosting is off
 
-  Scenario: A hand-off turns bot hosting off and assigns the team
+  Scenario: A hand-off turns bot hosting off and leaves the conversation to the team's agents
     Given the flow "handoff"
     And a returning visitor "Ana" on messenger
     When the visitor says "Can I talk to a human, please?"
     Then the visitor is sent "Sure, let me get a person for you."
     And bot hosting is off
-    And the conversation is assigned to team "support"
+    And the contact is tagged "support"
+    And the conversation is unassigned
 
   Scenario: A keyword of several words matches them as a phrase
     Given the flow:

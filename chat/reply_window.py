@@ -1,4 +1,6 @@
-"""Parley's Messenger reply-window policy, on Meta's rules (see docs/messenger.md).
+"""Parley's Messenger reply-window policy, on Meta's rules (see docs/messenger.md): the chat
+layer judges an agent's reply with it when it is written, the Messenger sender again when it
+goes out, so what one accepts the other sends.
 
 From the visitor's last message: under 24 hours anyone may reply (`RESPONSE`); from 24 hours
 to 7 days a human agent's reply goes out tagged `HUMAN_AGENT`, added here, and the bot stays
@@ -12,19 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from channels.errors import ChannelError
+from chat.errors import Conflict
 
 RESPONSE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 HUMAN_AGENT = "HUMAN_AGENT"
 
 
-class WindowClosed(ChannelError):
+class WindowClosed(Conflict):
     """A reply this conversation's window does not allow; the message says what would."""
 
+    code = "window_closed"
+
     def __init__(self, message: str, field: str = "tag") -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 @dataclass(frozen=True, slots=True)
