@@ -328,6 +328,23 @@ def test_a_bad_value_is_refused_at_its_field_and_kept_for_correction(
     assert f'value="{value}"' in html
 
 
+def test_a_customer_field_saved_by_the_browser_itself_comes_back_to_the_page(
+    owner: FlaskClient,
+) -> None:
+    """Before htmx has taken the form over (a slow page, no JavaScript) the browser posts it
+    as a plain form: it is saved, or refused on the whole page, all the same."""
+    conversation_id = widget_conversation(owner)
+    base, form = f"/inbox/{conversation_id}/customer", {"csrf_token": CSRF}
+    saved = owner.post(base, data={**form, "field": "remark_name", "value": "Big customer"})
+    assert (saved.status_code, saved.headers["Location"]) == (303, f"/inbox/{conversation_id}")
+    assert "<h1>Big customer</h1>" in owner.get(f"/inbox/{conversation_id}").get_data(as_text=True)
+    refused = owner.post(base, data={**form, "field": "phone", "value": "12345"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "<h1>Big customer</h1>" in page  # the whole page, the refusal at its field
+    assert "This is not a phone number: write + and the country code" in page
+
+
 def test_the_validation_message_is_in_the_agent_s_language(app: Flask, services: Services) -> None:
     chinese = console(app, services, "owner@example.com", language="zh_CN")
     conversation_id = widget_conversation(chinese)

@@ -193,17 +193,13 @@ def conversation_customer(
         return edit_contact(session, member, conversation.contact_id, **{field: value})
 
     refusal = _attempt(field, act, session, member, conversation_id)
+    whole = not request.headers.get("HX-Request")  # posted by the browser itself, no htmx
     if refusal is not None:
-        return _part(
-            session,
-            member,
-            conversation_id,
-            "customer",
-            status=refusal.status,
-            editing=field,
-            value=value,
-            refusal=refusal,
-        )
+        part = "page" if whole else "customer"
+        kept = {"editing": field, "value": value, "refusal": refusal}
+        return _part(session, member, conversation_id, part, status=refusal.status, **kept)
+    if whole:
+        return redirect(url_for("console.conversation", conversation_id=conversation_id), 303)
     response = _part(session, member, conversation_id, "customer", focus=f"edit-{field}")
     response.headers["HX-Trigger"] = _trigger("contact-changed")
     return response
@@ -300,8 +296,10 @@ def _part(
         response.headers["HX-Redirect"] = target
         return response
     context = _context(found) | extra
-    if part == "messages":
+    if part in ("messages", "page"):
         context["messages"] = conversation_messages(session, member, conversation_id)
+    if part == "page":  # the whole page, for a form the browser posted without htmx
+        return page("console/conversation.html", status, **context)
     return page(f"console/conversation_{part}.html", status, **context)
 
 
