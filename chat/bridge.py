@@ -47,6 +47,7 @@ class CommandExecutor:
         *,
         deliveries: Deliveries,
         now: Callable[[], datetime],
+        news: EventOutbox | None = None,
         leases: ShardLeases | None = None,
     ) -> None:
         self.sessions = sessions
@@ -54,7 +55,8 @@ class CommandExecutor:
         self.name = name
         self.deliveries = deliveries
         self.leases = leases or ShardLeases(client, keys, name, GROUP)
-        self.news = EventOutbox(sessions, EventStream(client, keys).publish, now)
+        # the news of carried-out commands: on the engine's streams, unless told otherwise
+        self.news = news or EventOutbox(sessions, EventStream(client, keys).publish, now)
         self.queue = ShardedQueue(client, keys.commands, keys.dead_letters, GROUP)
         self.queue.ensure_group(range(keys.shards))
 

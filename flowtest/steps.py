@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from pytest_bdd import given, parsers, then, when
+from sqlalchemy.orm import Session, sessionmaker
 
 from dsl.durations import parse_duration
 from engine.core import Engine
@@ -25,20 +27,20 @@ from engine.metrics import Metrics
 from engine.ports import ManualClock
 from engine.store import RedisStore
 from flowtest.runner import FLOWS_DIR_VARIABLE
-from flowtest.simulator import Conversation, Simulator
+from flowtest.simulator import Conversation, Simulator, chat_data
 
 
 class World:
-    """One scenario's Parley: engine, flows, clock and the visitor's conversation."""
+    """One scenario's Parley: engine, chat layer, flows, clock and the visitor's conversation."""
 
-    def __init__(self, client: redis.Redis, workdir: Path) -> None:
+    def __init__(self, client: redis.Redis, workdir: Path, sessions: sessionmaker[Session]) -> None:
         self.redis = client
         self.workdir = workdir
         self.keys = Keys()
         self.clock = ManualClock()
         self.flows = FlowRegistry(client, self.keys)
         self.engine = Engine(RedisStore(client, self.keys), self.flows, self.clock)
-        self.sim = Simulator(self.engine, self.clock, Conversation())
+        self.sim = Simulator(self.engine, self.clock, Conversation(), sessions, client, self.keys)
         self.loaded: list[Path] = []
 
     @property
@@ -61,9 +63,10 @@ class World:
 
 
 @pytest.fixture
-def parley_world(redis_client: redis.Redis, tmp_path: Path) -> World:
-    """A fresh Parley for one scenario, on an emptied Redis."""
-    return World(redis_client, tmp_path)
+def parley_world(redis_client: redis.Redis, tmp_path: Path) -> Iterator[World]:
+    """A fresh Parley for one scenario, on an emptied Redis and a chat database of its own."""
+    with chat_data(tmp_path) as sessions:
+        yield World(redis_client, tmp_path, sessions)
 
 
 def _flows_dir() -> Path:
@@ -153,12 +156,7 @@ def agent_replies(parley_world: World, text: str | None, off: str | None) -> Non
 @when(parsers.parse('the visitor clicks "{label}"'))
 def visitor_clicks(parley_world: World, label: str) -> None:
     """The visitor clicks a button of the last message that had one with this label."""
-    for message in reversed(parley_world.conversation.sent):
-        for button in message.get("buttons", []):
-            if button["label"] == label:
-                parley_world.sim.emit("button.clicked", payload=button["payload"])
-                return
-    raise AssertionError(f"no button {label!r} was sent; sent: {parley_world.conversation.sent}")
+    parley_world.sim.click(label)
 
 
 @when(parsers.parse('the visitor submits "{text}"'))
@@ -176,24 +174,19 @@ def time_passes(parley_world: World, amount: str, unit: str) -> None:
 @when(parsers.re(r"an agent takes the conversation"))
 def agent_takes(parley_world: World) -> None:
     """An agent is assigned and bot hosting is off."""
-    conversation = parley_world.conversation
-    conversation.assignee = "agent@example.com"
-    conversation.hosting = False
-    parley_world.sim.emit("conversation.assigned")
+    parley_world.sim.take()
 
 
 @when(parsers.re(r"bot hosting is turned (?P<switch>on|off)"))
 def hosting_switched(parley_world: World, switch: str) -> None:
     """Someone switches bot hosting for the conversation."""
-    parley_world.conversation.hosting = switch == "on"
-    parley_world.sim.emit("conversation.hosting_changed")
+    parley_world.sim.switch_hosting(switch == "on")
 
 
 @when("the conversation ends")
 def conversation_ends(parley_world: World) -> None:
     """The conversation is ended."""
-    parley_world.conversation.status = "ended"
-    parley_world.sim.emit("conversation.ended")
+    parley_world.sim.end()
 
 
 @when("the flow is changed to:")

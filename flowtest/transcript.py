@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dsl.durations import format_duration, parse_duration
-from flowtest.simulator import Simulator
+from flowtest.simulator import Refused, Simulator
 
 
 def transcript_help() -> str:
@@ -38,10 +38,13 @@ def play(sim: Simulator, line: str) -> list[str]:
     word, _, rest = line.partition(" ")
     seen_sent, seen_done = len(sim.conversation.sent), len(sim.conversation.done)
     action = _COMMANDS.get(word)
-    if action is None:
-        _say(sim, line)
-    else:
-        action(sim, rest.strip())
+    try:
+        if action is None:
+            _say(sim, line)
+        else:
+            action(sim, rest.strip())
+    except Refused as err:
+        raise TranscriptError(str(err)) from err
     return _describe(sim, seen_sent, seen_done)
 
 
@@ -65,24 +68,20 @@ def _say(sim: Simulator, text: str) -> None:
 
 
 def _click(sim: Simulator, label: str) -> None:
-    for message in reversed(sim.conversation.sent):
-        for button in message.get("buttons", []):
-            if button["label"] == label:
-                sim.emit("button.clicked", payload=button["payload"])
-                return
-    raise TranscriptError(f"no button {label!r} was sent")
+    try:
+        sim.click(label)
+    except LookupError as err:
+        raise TranscriptError(f"no button {label!r} was sent") from err
 
 
 def _hosting(sim: Simulator, switch: str) -> None:
     if switch not in ("on", "off"):
         raise TranscriptError("hosting takes on or off")
-    sim.conversation.hosting = switch == "on"
-    sim.emit("conversation.hosting_changed")
+    sim.switch_hosting(switch == "on")
 
 
 def _take(sim: Simulator, _: str) -> None:
-    sim.conversation.assignee, sim.conversation.hosting = "agent@example.com", False
-    sim.emit("conversation.assigned")
+    sim.take()
 
 
 def _wait(sim: Simulator, duration: str) -> None:
@@ -109,7 +108,7 @@ def _agent_offline(sim: Simulator, text: str) -> None:
 
 
 def _end(sim: Simulator, _: str) -> None:
-    sim.emit("conversation.ended")
+    sim.end()
 
 
 _COMMANDS: dict[str, Callable[[Simulator, str], None]] = {

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_simulate_plays_a_transcript_and_prints_the_funnel(tmp_path: Path) -> None:
     transcript = tmp_path / "visit.txt"
-    transcript.write_text("agent How can I help?\nwait 15m\nclick Talk to a person\n")
+    transcript.write_text("Hi\nagent How can I help?\nwait 15m\nclick Talk to a person\n")
     result = CliRunner().invoke(
         main,
         [
@@ -30,6 +30,16 @@ def test_simulate_plays_a_transcript_and_prints_the_funnel(tmp_path: Path) -> No
     assert "  bot say: Welcome back, Ana! Anything we can do for you today?" in result.output
     assert "  parley hosting: on=False" in result.output
     assert '"completed_visitors": 1' in result.output
+
+
+def test_simulate_says_what_the_chat_layer_refuses_and_goes_on(tmp_path: Path) -> None:
+    transcript = tmp_path / "visit.txt"
+    transcript.write_text("agent How can I help?\nHi\nagent How can I help?\n")
+    flow = str(ROOT / "flows/win-back.yaml")
+    result = CliRunner().invoke(main, ["simulate", flow, "--transcript", str(transcript)])
+    assert result.exit_code == 0, result.output
+    refusal = "  ? Parley refuses this: the visitor has not written on Messenger yet"
+    assert result.output.count(refusal) == 1  # the second reply, after "Hi", is taken
 
 
 def test_simulate_refuses_a_flow_that_does_not_check(tmp_path: Path) -> None:
@@ -49,12 +59,14 @@ def test_parley_test_runs_an_authors_feature_file(tmp_path: Path) -> None:
         "  Scenario: A quiet returning visitor is welcomed back\n"
         '    Given the flow "win-back"\n'
         '    And a returning visitor "Ana" on messenger\n'
-        '    When the agent replies "Hi"\n'
+        '    When the visitor says "Hello"\n'
+        '    And the agent replies "Hi"\n'
         "    And 15 minutes pass\n"
         '    Then the visitor is sent "Welcome back, Ana! Anything we can do for you today?"\n'
         "  Scenario: A wrong expectation fails the run\n"
         '    Given the flow "win-back"\n'
-        '    When the agent replies "Hi"\n'
+        '    When the visitor says "Hello"\n'
+        '    And the agent replies "Hi"\n'
         "    And 1 minute passes\n"
         '    Then the visitor is sent "Hello?"\n'
     )

@@ -176,6 +176,7 @@ class Services:
             name,
             deliveries=FlowDeliveries(mailer, self.settings.email_templates, self.now),
             now=self.now,
+            news=self.outbox,
         )
 
     def close(self) -> None:

@@ -6,7 +6,8 @@ Feature: Each flow's funnel: triggered, engaged and completed visitors
   Scenario: A visitor who clicks and reaches the end is triggered, engaged and completed
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Talk to a person"
     Then the funnel of flow "win-back" shows 1 triggered, 1 engaged and 1 completed
@@ -14,7 +15,8 @@ Feature: Each flow's funnel: triggered, engaged and completed visitors
   Scenario: A visitor who never answers reaches the quiet end without engaging
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And 1 day passes
     Then the funnel of flow "win-back" shows 1 triggered, 0 engaged and 1 completed

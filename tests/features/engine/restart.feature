@@ -4,7 +4,8 @@ Feature: Timers and runs survive a restart
   Scenario: A pending visitor timeout fires after Parley restarts
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And Parley restarts
     And 15 minutes pass
     Then the visitor is sent "Welcome back, Ana! Anything we can do for you today?"
@@ -12,7 +13,8 @@ Feature: Timers and runs survive a restart
   Scenario: A run waiting for a click goes on after Parley restarts
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And Parley restarts
     And the visitor clicks "Get a coupon"

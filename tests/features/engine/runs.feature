@@ -5,14 +5,16 @@ Feature: Running a flow for a visitor
   Scenario: A message with buttons waits for the visitor's click
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor sees the buttons "Talk to a person", "Get a coupon"
 
   Scenario: A button leads to its step
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Get a coupon"
     Then the visitor is asked "Your email, please?"
@@ -20,7 +22,8 @@ Feature: Running a flow for a visitor
   Scenario: A valid answer is saved to the contact and the flow goes on
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Get a coupon"
     And the visitor says "ben@example.com"
@@ -32,7 +35,8 @@ Feature: Running a flow for a visitor
   Scenario: An invalid answer is asked again while retries last
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Get a coupon"
     And the visitor says "not an email"
@@ -42,7 +46,8 @@ Feature: Running a flow for a visitor
   Scenario: When the retries run out the invalid exit is taken
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Get a coupon"
     And the visitor says "one"
@@ -132,7 +137,8 @@ Feature: Running a flow for a visitor
   Scenario: A run stops when an agent takes the conversation
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And an agent takes the conversation
     Then the trace of flow "win-back" says "run ended: conversation state became assigned"
@@ -185,7 +191,8 @@ Feature: Running a flow for a visitor
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
     And the visitor's remark name is "Ana (VIP lead)"
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent "Welcome back, Ana (VIP lead)! Anything we can do for you today?"
 

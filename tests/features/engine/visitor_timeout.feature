@@ -7,7 +7,8 @@ Feature: The "visitor did not reply in time" trigger
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
     And the conversation started
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent "Welcome back, Ana! Anything we can do for you today?"
 
@@ -15,21 +16,24 @@ Feature: The "visitor did not reply in time" trigger
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
     And the conversation started
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent "Hi Ben, still there? We're happy to help you get started."
 
   Scenario: Nothing happens before the time is up
     Given the flow "win-back"
     And a new visitor "Ben" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 14 minutes pass
     Then the visitor is sent nothing
 
   Scenario: A reply from the visitor stops the clock
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 10 minutes pass
     And the visitor says "Just looking, thanks"
     And 15 minutes pass
@@ -39,7 +43,8 @@ Feature: The "visitor did not reply in time" trigger
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
     And the conversation is assigned
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent nothing
     And the trace of flow "win-back" says "visitor_timeout skipped: conversation state assigned not in [hosted, unassigned]"
@@ -59,7 +64,8 @@ Feature: The "visitor did not reply in time" trigger
           end: true
       """
     And a returning visitor "Ana" on messenger
-    When the agent replies "Hello"
+    When the visitor says "Hi"
+    And the agent replies "Hello"
     And 5 minutes pass
     Then the visitor is sent nothing
     And the trace of flow "first-timers" says "visitor_timeout skipped: returning visitor not in [new]"
@@ -84,7 +90,8 @@ Feature: The "visitor did not reply in time" trigger
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
     And the visitor has the tag "vip"
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     Then the visitor is sent nothing
     And the trace of flow "win-back" says "guard is false: not triggered"
@@ -92,7 +99,8 @@ Feature: The "visitor did not reply in time" trigger
   Scenario: A flow's own messages do not restart its clock
     Given the flow "win-back"
     And a returning visitor "Ana" on messenger
-    When the agent replies "How can I help?"
+    When the visitor says "Hi"
+    And the agent replies "How can I help?"
     And 15 minutes pass
     And the visitor clicks "Talk to a person"
     And 1 day passes
