@@ -108,11 +108,11 @@ class NotificationSender:
 
     def due(self, now: datetime) -> ColumnElement[bool]:
         """Pending emails whose time has come."""
-        return and_(Notification.status == "pending", Notification.send_after <= now)
+        return _reached("pending", now)
 
     def lapsed(self, now: datetime) -> ColumnElement[bool]:
-        """Emails still `sending` past their lease (`send_after` holds its end)."""
-        return and_(Notification.status == "sending", Notification.send_after <= now)
+        """Emails still `sending` past their lease (`send_after` holds its end then)."""
+        return _reached("sending", now)
 
     def order(self) -> tuple[InstrumentedAttribute[Any], ...]:
         """The longest due first."""
@@ -177,6 +177,10 @@ class NotificationSender:
             notification.status = "failed"
         else:
             notification.status, notification.send_after = "pending", again
+
+
+def _reached(status: NotificationStatus, now: datetime) -> ColumnElement[bool]:
+    return and_(Notification.status == status, Notification.send_after <= now)
 
 
 def _why_not(

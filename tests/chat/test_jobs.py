@@ -13,15 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import ColumnElement, Engine, String, and_
-from sqlalchemy.orm import (
-    DeclarativeBase,
-    InstrumentedAttribute,
-    Mapped,
-    Session,
-    mapped_column,
-    sessionmaker,
-)
+from sqlalchemy import ColumnElement, Engine, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from chat.db import make_engine, session_factory
 from chat.jobs import JITTER, Failure, LeasedJobs, RetryPolicy
@@ -81,12 +74,12 @@ class Chores:
     interrupted: Callable[[Session, Chore], None] | None = None
 
     def due(self, now: datetime) -> ColumnElement[bool]:
-        return and_(Chore.state == "waiting", Chore.due_at <= now)
+        return (Chore.state == "waiting") & (Chore.due_at <= now)
 
     def lapsed(self, now: datetime) -> ColumnElement[bool]:
-        return and_(Chore.state == "taken", Chore.lease_until <= now)
+        return (Chore.state == "taken") & (Chore.lease_until <= now)
 
-    def order(self) -> tuple[InstrumentedAttribute[Any], ...]:
+    def order(self) -> tuple[Any, ...]:
         return (Chore.due_at, Chore.id)
 
     def take(self, session: Session, chore: Chore, now: datetime, until: datetime) -> Taken:
