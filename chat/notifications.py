@@ -4,8 +4,9 @@ The engine keeps the waiting timer, one per waiting streak (see docs/notificatio
 When it fires, the engine's `notify` command reaches `queue_notifications`, which writes one
 pending `Notification` per recipient: the assigned agent, or every member when nobody is
 assigned. `NotificationSender`, a worker round of its own, sends them over SMTP; a send that
-fails is tried again after a growing wait and, after the last try, marked failed with the
-reason, which the API shows. Nothing here runs while an event is being handled.
+fails is tried again after a growing wait (chat.jobs' retry policy) and, after the last
+try, marked failed with the reason, which the API shows. Nothing here runs while an event
+is being handled.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from channels.email import EmailFailed, Mailer, render_html
+from chat.jobs import Failure, LeasedJobs, RetryPolicy
 from chat.models import (
     Conversation,
     Member,
@@ -29,7 +32,10 @@ from chat.models import (
 )
 from chat.permissions import require
 
-RETRY_WAITS = (60, 300, 900, 3600)  # seconds before the 2nd to 5th attempt; then it failed
+# A refused email is tried again within a minute, then after about 3, 12 and 48 minutes
+# (each wait four times the last, up to a fifth more at random): no later than the 1, 5, 15
+# and 60 minutes of before, and over about as long. After the fifth try it has failed.
+MAIL_RETRY = RetryPolicy(first=45.0, growth=4.0, cap=3600.0, attempts=5)
 # A notification claimed this long ago by a worker that never finished it (the process died
 # mid-send) is taken again: an email may then arrive twice, but is never lost.
 SENDING_LEASE = timedelta(minutes=5)
@@ -74,7 +80,6 @@ def _recipients(session: Session, conversation: Conversation) -> list[Member]:
 
 @dataclass(frozen=True, slots=True)
 class _Email:
-    notification_id: int
     attempt: int
     to: str
     subject: str
@@ -84,42 +89,47 @@ class _Email:
 
 @dataclass
 class NotificationSender:
-    """Sends due notification emails; failures wait and try again, never holding up others."""
+    """Sends due notification emails; failures wait and try again, never holding up others.
+
+    A job of chat.jobs' runner: a worker that died mid-send leaves the email `sending` until
+    its lease lapses, then it is taken again (so it may, rarely, arrive twice)."""
 
     sessions: sessionmaker[Session]
     mailer: Mailer | None
     public_url: str
     now: Callable[[], datetime]
+    table = Notification
+    lease = SENDING_LEASE
+    interrupted = None  # a lapsed email is taken again
 
     def run_once(self, limit: int = 10) -> int:
         """Send what is due now; how many notifications were taken."""
-        emails, settled = self._claim(limit)
-        for email in emails:
-            self._send(email)
-        return len(emails) + settled
+        return LeasedJobs(self).run_once(limit)
 
-    def _claim(self, limit: int) -> tuple[list[_Email], int]:
-        now = self.now()
-        due = (
-            select(Notification)
-            .where(Notification.status.in_(("pending", "sending")), Notification.send_after <= now)
-            .order_by(Notification.send_after, Notification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        emails, settled = [], 0
-        with self.sessions.begin() as session:
-            for notification in session.scalars(due).all():
-                conversation = session.get(Conversation, notification.conversation_id)
-                stop = _why_not(conversation, self.mailer)
-                if conversation is None or stop is not None:
-                    notification.status, notification.error = stop or ("cancelled", None)
-                    settled += 1
-                    continue
-                notification.status, notification.send_after = "sending", now + SENDING_LEASE
-                notification.attempts += 1
-                emails.append(self._email(session, notification, conversation, now))
-        return emails, settled
+    def due(self, now: datetime) -> ColumnElement[bool]:
+        """Pending emails whose time has come."""
+        return _reached("pending", now)
+
+    def lapsed(self, now: datetime) -> ColumnElement[bool]:
+        """Emails still `sending` past their lease (`send_after` holds its end then)."""
+        return _reached("sending", now)
+
+    def order(self) -> tuple[InstrumentedAttribute[Any], ...]:
+        """The longest due first."""
+        return (Notification.send_after, Notification.id)
+
+    def take(
+        self, session: Session, notification: Notification, now: datetime, until: datetime
+    ) -> _Email | None:
+        """Mark it sending and write the email, or settle it (cancelled, or no SMTP)."""
+        conversation = session.get(Conversation, notification.conversation_id)
+        stop = _why_not(conversation, self.mailer)
+        if conversation is None or stop is not None:
+            notification.status, notification.error = stop or ("cancelled", None)
+            return None
+        notification.status, notification.send_after = "sending", until
+        notification.attempts += 1
+        return self._email(session, notification, conversation, now)
 
     def _email(
         self,
@@ -138,35 +148,39 @@ class NotificationSender:
         ).all()
         link = f"{self.public_url.rstrip('/')}/inbox/{conversation.id}"  # the console's page
         subject, text, body = waiting_email(name, minutes, list(reversed(recent)), link)
-        return _Email(
-            notification.id, notification.attempts, notification.email, subject, text, body
-        )
+        return _Email(notification.attempts, notification.email, subject, text, body)
 
-    def _send(self, email: _Email) -> None:
+    def do(self, email: _Email) -> Failure | None:
+        """Hand the email to the SMTP server; every refusal is worth another try."""
         assert self.mailer is not None  # _why_not settles every notification when it is None
         try:
             self.mailer.send(email.to, email.subject, email.text, email.html)
         except EmailFailed as err:
-            self._failed(email, str(err))
-            return
-        with self.sessions.begin() as session:
-            notification = session.get(Notification, email.notification_id)
-            if notification is not None:
-                notification.status, notification.sent_at = "sent", self.now()
+            return Failure(str(err)[:500], MAIL_RETRY)
+        return None
 
-    def _failed(self, email: _Email, error: str) -> None:
-        with self.sessions.begin() as session:
-            notification = session.get(Notification, email.notification_id)
-            if notification is None:
-                return
-            notification.error = error[:500]
-            if email.attempt > len(RETRY_WAITS):
-                notification.status = "failed"
-                log.warning("notification %s failed for good: %s", notification.id, error)
-                return
-            wait = RETRY_WAITS[email.attempt - 1]
-            notification.status = "pending"
-            notification.send_after = self.now() + timedelta(seconds=wait)
+    def done(self, session: Session, notification: Notification, email: _Email, _: None) -> None:
+        """Sent."""
+        notification.status, notification.sent_at = "sent", self.now()
+
+    def failed(
+        self,
+        session: Session,
+        notification: Notification,
+        email: _Email,
+        failure: Failure,
+        again: datetime | None,
+    ) -> None:
+        """Back to `pending` until `again`, or failed; the error shown either way."""
+        notification.error = failure.error
+        if again is None:
+            notification.status = "failed"
+        else:
+            notification.status, notification.send_after = "pending", again
+
+
+def _reached(status: NotificationStatus, now: datetime) -> ColumnElement[bool]:
+    return and_(Notification.status == status, Notification.send_after <= now)
 
 
 def _why_not(

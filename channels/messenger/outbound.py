@@ -8,32 +8,32 @@ request), sends, and records the outcome:
 - `sent`, with Meta's message id; the echo, which carries `parley:<message id>` as metadata,
   confirms it too and may arrive first;
 - back to `pending` for a later attempt when Meta throttled the Page or failed before
-  accepting the message, after the wait its usage headers give (or channels.backoff's);
+  accepting the message, after the wait its usage headers give (or chat.jobs' policy's);
 - `failed` with the reason (window closed, person unavailable, token expired...), shown to
   agents on the message;
 - `skipped` for a flow's message outside the 24-hour window.
 
-A message is never sent twice: a claimed message is never claimed again, so a worker dying
-mid-send leaves it `sending` until its echo shows it arrived; a timeout, after which Meta may
-or may not have delivered it, is recorded as failed with that said, and the echo, if any,
-turns it into `sent`.
+Sending is a job of chat.jobs' runner. A message is never sent twice: a claimed message is
+never claimed again, so a worker dying mid-send leaves it `sending` until its lease lapses
+and it is marked failed, unconfirmed (`interrupted`); a timeout, after which Meta may or may
+not have delivered it, is recorded the same way. In both cases the echo, if it comes, turns
+it into `sent`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from channels.backoff import retry_wait
-from channels.messenger.graph import GraphClient, GraphError, QuickReply
+from channels.messenger.graph import GraphClient, GraphError, QuickReply, Sent
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
 from channels.messenger.people import find_page
+from chat.jobs import Failure, LeasedJobs, RetryPolicy
 from chat.models import Conversation, Message
 from chat.reply_window import (
     Terms,
@@ -43,7 +43,9 @@ from chat.reply_window import (
     bot_terms,
 )
 
-MAX_ATTEMPTS = 5
+# Throttles and outages: Meta's wait when its usage headers give one, else from 2 s, doubling,
+# at most 5 minutes; five tries in all.
+SEND_RETRY = RetryPolicy(first=2.0, cap=300.0, attempts=5)
 # A message still `sending` this long after its claim belonged to a worker that died mid-send:
 # it is not sent again (it may have gone out), but marked failed until its echo says more.
 SENDING_LEASE = timedelta(minutes=5)
@@ -53,7 +55,6 @@ UNCONFIRMED = (
 )
 QUICK_REPLIES_MAX = 13  # Messenger's limit per message
 QUICK_REPLY_TITLE_MAX = 20
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,55 +73,45 @@ class Outgoing:
 
 @dataclass
 class MessengerSender:
-    """Claims pending Messenger messages and sends them."""
+    """Claims pending Messenger messages and sends them: a job of chat.jobs' runner."""
 
     sessions: sessionmaker[Session]
     graph: GraphClient
     now: Callable[[], datetime]
+    table = Message
+    lease = SENDING_LEASE
 
     def run_once(self, limit: int = 20) -> int:
-        """Send what is due; returns how many messages were claimed or skipped."""
-        claimed, settled = self._claim(limit)
-        for outgoing in claimed:
-            self._send(outgoing)
-        return len(claimed) + settled
+        """Send what is due; returns how many messages were claimed or settled."""
+        return LeasedJobs(self).run_once(limit)
 
-    def _claim(self, limit: int) -> tuple[list[Outgoing], int]:
-        now = self.now()
-        due = (
-            select(Message)
-            .where(
-                Message.delivery == "pending",
-                or_(Message.send_after.is_(None), Message.send_after <= now),
-            )
-            .order_by(Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # PostgreSQL: workers take different rows
-        )
-        claimed, settled = [], 0
-        with self.sessions.begin() as session:
-            settled += self._give_up_interrupted(session, now)
-            for message in session.scalars(due).all():
-                outgoing = _prepare(session, message, now)
-                if outgoing is None:
-                    settled += 1
-                    continue
-                message.delivery, message.send_attempts = "sending", outgoing.attempt
-                message.send_after = now + SENDING_LEASE
-                claimed.append(outgoing)
-        return claimed, settled
+    def due(self, now: datetime) -> ColumnElement[bool]:
+        """Pending messages, once their retry's time has come."""
+        waited = or_(Message.send_after.is_(None), Message.send_after <= now)
+        return and_(Message.delivery == "pending", waited)
 
-    @staticmethod
-    def _give_up_interrupted(session: Session, now: datetime) -> int:
-        interrupted = update(Message).where(
-            Message.delivery == "sending", Message.send_after <= now
-        )
-        result = session.execute(interrupted.values(delivery="failed", delivery_error=UNCONFIRMED))
-        return int(getattr(result, "rowcount", 0) or 0)
+    def lapsed(self, now: datetime) -> ColumnElement[bool]:
+        """Messages still `sending` past their lease (`send_after` holds its end)."""
+        return and_(Message.delivery == "sending", Message.send_after <= now)
 
-    def _send(self, outgoing: Outgoing) -> None:
+    def order(self) -> tuple[InstrumentedAttribute[int]]:
+        """Oldest first."""
+        return (Message.id,)
+
+    def take(
+        self, session: Session, message: Message, now: datetime, until: datetime
+    ) -> Outgoing | None:
+        """Mark `message` sending, or settle it here (skipped, or failed before trying)."""
+        outgoing = _prepare(session, message, now)
+        if outgoing is not None:
+            message.delivery, message.send_attempts = "sending", outgoing.attempt
+            message.send_after = until
+        return outgoing
+
+    def do(self, outgoing: Outgoing) -> Sent | Failure:
+        """Send it through the Send API."""
         try:
-            sent = self.graph.send_message(
+            return self.graph.send_message(
                 outgoing.page_id,
                 outgoing.token,
                 outgoing.psid,
@@ -131,30 +122,34 @@ class MessengerSender:
                 metadata=f"{METADATA_PREFIX}{outgoing.message_id}",
             )
         except GraphError as err:
-            self._failed(outgoing, err)
-            return
-        with self.sessions.begin() as session:
-            message = session.get(Message, outgoing.message_id)
-            if message is not None:
-                message.channel_message_id = message.channel_message_id or sent.message_id
-                if message.delivery == "sending":  # its echo may have come first
-                    message.delivery = "sent"
+            retry = (err.throttled or err.transient) and not err.delivered_unknown
+            return Failure(_failure(err), SEND_RETRY if retry else None, err.retry_after)
 
-    def _failed(self, outgoing: Outgoing, err: GraphError) -> None:
-        retry = (err.throttled or err.transient) and not err.delivered_unknown
-        with self.sessions.begin() as session:
-            message = session.get(Message, outgoing.message_id)
-            if message is None or message.delivery != "sending":
-                return
-            if retry and outgoing.attempt < MAX_ATTEMPTS:
-                wait = retry_wait(outgoing.attempt, told=err.retry_after, base=2.0, cap=300.0)
-                message.delivery, message.send_after = (
-                    "pending",
-                    self.now() + timedelta(seconds=wait),
-                )
-                log.info("message %s: %s; retrying in %.0f s", message.id, err.reason, wait)
-                return
-            message.delivery, message.delivery_error = "failed", _failure(err)
+    def done(self, session: Session, message: Message, outgoing: Outgoing, sent: Sent) -> None:
+        """Sent, with Meta's message id."""
+        message.channel_message_id = message.channel_message_id or sent.message_id
+        if message.delivery == "sending":  # its echo may have come first
+            message.delivery = "sent"
+
+    def failed(
+        self,
+        session: Session,
+        message: Message,
+        outgoing: Outgoing,
+        failure: Failure,
+        again: datetime | None,
+    ) -> None:
+        """Back to `pending` until `again`, or failed with the reason."""
+        if message.delivery != "sending":  # its echo came meanwhile
+            return
+        if again is not None:
+            message.delivery, message.send_after = "pending", again
+        else:
+            message.delivery, message.delivery_error = "failed", failure.error
+
+    def interrupted(self, session: Session, message: Message) -> None:
+        """A worker died mid-send: the message may have gone out, so it is not sent again."""
+        message.delivery, message.delivery_error = "failed", UNCONFIRMED
 
 
 def _failure(err: GraphError) -> str:

@@ -10,7 +10,8 @@ conversations); `all` follows the cursors to the end.
 
 Requests keep to about 2 a second per Page (the Conversations API's limit); a throttled or
 failed request is tried again later, after the wait Meta's usage headers give or else a
-jittered backoff over the failures in a row (channels.backoff). Imported
+jittered backoff over the failures in a row (chat.jobs' retry policy: syncs are one of its
+jobs, and a dead worker's sync is taken again once its lease lapses). Imported
 messages do not reach the engine: they start no flow and notify nobody.
 
 Imported history goes into the contact's ongoing conversation on the Page when there is
@@ -20,19 +21,18 @@ one; otherwise into a new conversation, ongoing if the visitor wrote within Mess
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, true
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from channels.backoff import retry_wait
 from channels.messenger.graph import ConversationPage, GraphClient, GraphError
 from channels.messenger.people import find_message, page_contact
 from chat.conversations import open_conversation, record_message
+from chat.jobs import Failure, LeasedJobs, RetryPolicy
 from chat.models import MessengerPage, MessengerSync, SyncScope
 from chat.reply_window import HUMAN_AGENT_WINDOW
 
@@ -41,10 +41,11 @@ MESSAGES_PER_CONTACT = 20  # the Conversations API details only a thread's 20 la
 REQUEST_INTERVAL = timedelta(seconds=0.5)  # about 2 requests a second per Page
 LEASE = timedelta(minutes=2)  # a worker silent this long is taken for dead
 ERRORS_KEPT = 20
-# After a failure without word from Meta on how long to wait (see channels.backoff): a
-# throttle waits from 5 s, an outage from 2 s, doubling with each failure in a row, to 5 min.
-THROTTLE_BASE, TRANSIENT_BASE, RETRY_CAP = 5.0, 2.0, 300.0
-log = logging.getLogger(__name__)
+# After a failure without word from Meta on how long to wait: a throttle waits from 5 s, an
+# outage from 2 s, doubling with each failure in a row (reset by a page that goes through), to
+# 5 minutes; a sync keeps trying. Any other error fails it.
+THROTTLED = RetryPolicy(first=5.0, cap=300.0)
+TRANSIENT = RetryPolicy(first=2.0, cap=300.0)
 
 
 def start_sync(
@@ -88,57 +89,57 @@ def sync_json(job: MessengerSync) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class _Claimed:
-    job_id: int
     page_id: str
     token: str
     cursor: str | None
     limit: int  # threads to ask for: a full page, or what `recent` still lacks of its 100
+    attempt: int  # 1, and one more for each failure in a row before it
 
 
 @dataclass
 class PageSync:
-    """Advances due syncs by one request each."""
+    """Advances due syncs by one request each: a job of chat.jobs' runner."""
 
     sessions: sessionmaker[Session]
     graph: GraphClient
     now: Callable[[], datetime]
+    table = MessengerSync
+    lease = LEASE
+    interrupted = None  # a dead worker's sync is resumed from its cursor
 
     def run_once(self, limit: int = 4, only: int | None = None) -> int:
         """Fetch and import one page for each of up to `limit` due syncs (or sync `only`);
         how many ran."""
-        claimed = self._claim(limit, only)
-        for job in claimed:
-            self._advance(job)
-        return len(claimed)
+        return LeasedJobs(self).run_once(limit, only)
 
-    def _claim(self, limit: int, only: int | None) -> list[_Claimed]:
-        now = self.now()
-        due = (
-            select(MessengerSync, MessengerPage)
-            .join(MessengerPage, MessengerSync.page_id == MessengerPage.id)
-            .where(
-                MessengerSync.status.in_(("queued", "running")),
-                MessengerSync.next_request_at <= now,
-                or_(MessengerSync.lease_until.is_(None), MessengerSync.lease_until <= now),
-            )
-            .where(MessengerSync.id == only if only is not None else true())
-            .order_by(MessengerSync.next_request_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=MessengerSync)
+    def due(self, now: datetime) -> ColumnElement[bool]:
+        """Syncs under way whose next request's time has come, held by no worker."""
+        return and_(_under_way(now), MessengerSync.lease_until.is_(None))
+
+    def lapsed(self, now: datetime) -> ColumnElement[bool]:
+        """Syncs whose worker went silent for a whole lease."""
+        return and_(_under_way(now), MessengerSync.lease_until <= now)
+
+    def order(self) -> tuple[InstrumentedAttribute[datetime]]:
+        """The longest waiting first."""
+        return (MessengerSync.next_request_at,)
+
+    def take(
+        self, session: Session, job: MessengerSync, now: datetime, until: datetime
+    ) -> _Claimed:
+        """Hold the sync, and read where its next request starts."""
+        page = session.get(MessengerPage, job.page_id)
+        assert page is not None  # a Page's syncs are deleted with it
+        job.status, job.lease_until = "running", until
+        wanted = PAGE_SIZE if job.scope == "all" else PAGE_SIZE - job.contacts_imported
+        return _Claimed(
+            page.page_id, page.access_token, job.cursor, max(1, wanted), job.failures + 1
         )
-        with self.sessions.begin() as session:
-            claimed = []
-            for job, page in session.execute(due).all():
-                job.status, job.lease_until = "running", now + LEASE
-                wanted = PAGE_SIZE if job.scope == "all" else PAGE_SIZE - job.contacts_imported
-                claimed.append(
-                    _Claimed(job.id, page.page_id, page.access_token, job.cursor, max(1, wanted))
-                )
-        return claimed
 
-    def _advance(self, claimed: _Claimed) -> None:
+    def do(self, claimed: _Claimed) -> ConversationPage | Failure:
+        """Fetch the next page of the Page's conversations."""
         try:
-            fetched = self.graph.conversations(
+            return self.graph.conversations(
                 claimed.page_id,
                 claimed.token,
                 after=claimed.cursor,
@@ -146,19 +147,19 @@ class PageSync:
                 messages=MESSAGES_PER_CONTACT,
             )
         except GraphError as err:
-            self._failed(claimed, err)
-            return
-        with self.sessions.begin() as session:
-            job = session.get(MessengerSync, claimed.job_id)
-            page = session.get(MessengerPage, job.page_id) if job else None
-            if job is None or page is None or job.cursor != claimed.cursor:
-                return  # deleted meanwhile, or another worker got here first
-            for thread in fetched.conversations:
-                job.messages_imported += _import(session, page, thread, self.now())
-                job.contacts_imported += 1
-            self._moved_on(job, fetched)
+            retry = THROTTLED if err.throttled else TRANSIENT if err.transient else None
+            return Failure(f"{err.reason}: {err}", retry, err.retry_after)
 
-    def _moved_on(self, job: MessengerSync, fetched: ConversationPage) -> None:
+    def done(
+        self, session: Session, job: MessengerSync, claimed: _Claimed, fetched: ConversationPage
+    ) -> None:
+        """Import the page's contacts and messages, and move the cursor on."""
+        page = session.get(MessengerPage, job.page_id)
+        if page is None or job.cursor != claimed.cursor:
+            return  # deleted meanwhile, or another worker got here first
+        for thread in fetched.conversations:
+            job.messages_imported += _import(session, page, thread, self.now())
+            job.contacts_imported += 1
         job.pages_fetched += 1
         job.cursor, job.lease_until, job.failures = fetched.after, None, 0
         job.next_request_at = self.now() + REQUEST_INTERVAL
@@ -166,22 +167,28 @@ class PageSync:
         if enough or fetched.after is None:  # Meta's short pages are not the end
             job.status, job.finished_at = "done", self.now()
 
-    def _failed(self, claimed: _Claimed, err: GraphError) -> None:
-        with self.sessions.begin() as session:
-            job = session.get(MessengerSync, claimed.job_id)
-            if job is None:
-                return
-            job.errors.append(f"{self.now().isoformat()} {err.reason}: {err}")
-            del job.errors[:-ERRORS_KEPT]
-            job.lease_until = None
-            if err.throttled or err.transient:
-                job.failures += 1
-                base = THROTTLE_BASE if err.throttled else TRANSIENT_BASE
-                wait = retry_wait(job.failures, told=err.retry_after, base=base, cap=RETRY_CAP)
-                job.next_request_at = self.now() + timedelta(seconds=wait)
-                log.info("sync %s of Page %s waits %.0f s: %s", job.id, claimed.page_id, wait, err)
-            else:
-                job.status, job.finished_at = "failed", self.now()
+    def failed(
+        self,
+        session: Session,
+        job: MessengerSync,
+        claimed: _Claimed,
+        failure: Failure,
+        again: datetime | None,
+    ) -> None:
+        """Keep the error; wait until `again`, or end the sync failed."""
+        job.errors.append(f"{self.now().isoformat()} {failure.error}")
+        del job.errors[:-ERRORS_KEPT]
+        job.lease_until = None
+        if again is None:
+            job.status, job.finished_at = "failed", self.now()
+        else:
+            job.failures, job.next_request_at = claimed.attempt, again
+
+
+def _under_way(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        MessengerSync.status.in_(("queued", "running")), MessengerSync.next_request_at <= now
+    )
 
 
 def _import(session: Session, page: MessengerPage, thread: dict[str, Any], now: datetime) -> int:

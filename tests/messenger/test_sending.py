@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from channels.backoff import JITTER
+from chat.jobs import JITTER
 from chat.models import Conversation, Message
 from tests.messenger.shop import Shop
 
