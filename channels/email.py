@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from channels.errors import ChannelError
+from chat.html import render_html
+from chat.ports import Undelivered
 from dsl.errors import EvaluationError, ExpressionSyntaxError
 from dsl.evaluate import render
 from dsl.expressions import parse_template
@@ -29,7 +30,7 @@ Security = Literal["starttls", "ssl", "none"]
 log = logging.getLogger(__name__)
 
 
-class EmailFailed(ChannelError):
+class EmailFailed(ChannelError, Undelivered):
     """An email that could not be sent or built; the message says why."""
 
 
@@ -86,16 +87,6 @@ def _message(sender: str, to: str, subject: str, text: str, html: str | None) ->
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
-
-
-# HTML is written by Jinja with every value escaped, in a sandbox (a template reads the facts,
-# never Python's internals); the flow language's `render` writes plain text only.
-_HTML = SandboxedEnvironment(autoescape=True)
-
-
-def render_html(source: str, facts: Mapping[str, Any]) -> str:
-    """An HTML template (Jinja) filled in from `facts`, each value escaped."""
-    return _HTML.from_string(source).render(facts)
 
 
 def render_email(

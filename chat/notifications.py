@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from channels.email import EmailFailed, Mailer, render_html
+from chat.html import render_html
 from chat.jobs import Failure, LeasedJobs, RetryPolicy
 from chat.models import (
     Conversation,
@@ -31,6 +31,7 @@ from chat.models import (
     Workspace,
 )
 from chat.permissions import require
+from chat.ports import Mailbox, Undelivered
 
 # A refused email is tried again within a minute, then after about 3, 12 and 48 minutes
 # (each wait four times the last, up to a fifth more at random): no later than the 1, 5, 15
@@ -95,7 +96,7 @@ class NotificationSender:
     its lease lapses, then it is taken again (so it may, rarely, arrive twice)."""
 
     sessions: sessionmaker[Session]
-    mailer: Mailer | None
+    mailer: Mailbox | None
     public_url: str
     now: Callable[[], datetime]
     table = Notification
@@ -155,7 +156,7 @@ class NotificationSender:
         assert self.mailer is not None  # _why_not settles every notification when it is None
         try:
             self.mailer.send(email.to, email.subject, email.text, email.html)
-        except EmailFailed as err:
+        except Undelivered as err:
             return Failure(str(err)[:500], MAIL_RETRY)
         return None
 
@@ -184,7 +185,7 @@ def _reached(status: NotificationStatus, now: datetime) -> ColumnElement[bool]:
 
 
 def _why_not(
-    conversation: Conversation | None, mailer: Mailer | None
+    conversation: Conversation | None, mailer: Mailbox | None
 ) -> tuple[NotificationStatus, str | None] | None:
     """The status (and error) to settle a notification with instead of sending it, if any."""
     if conversation is None:

@@ -1,14 +1,27 @@
 """What the chat layer hands to the world outside it, through an interface its caller gives.
 
 The chat layer knows no channel: after a command's transaction has committed, what leaves
-Parley (a flow's email, a flow's webhook) goes to a `Deliveries`, which `channels` implements
-and `web.services` wires in. Data still moves one way: chat → channel.
+Parley (a flow's email, a flow's webhook) goes to a `Deliveries`, and the emails about
+waiting visitors to a `Mailbox`, which `channels` implements and `web.services` wires in.
+Data still moves one way: chat → channel.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Protocol
+
+
+class Undelivered(Exception):
+    """What a `Mailbox` raises when the message was not taken; the message says why."""
+
+
+class Mailbox(Protocol):
+    """Sends an email (the notification emails about waiting visitors)."""
+
+    def send(self, to: str, subject: str, text: str, html: str | None = None) -> None:
+        """Hand the email to the mail server; `Undelivered` if it was not taken."""
+        ...
 
 
 class Deliveries(Protocol):
