@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from dsl.durations import parse_duration
 from dsl.errors import Diagnostic, ExpressionSyntaxError, Severity
@@ -18,7 +18,6 @@ from dsl.source import Document, Path
 from dsl.structure import describe_path
 from dsl.typecheck import infer
 
-TriggerKind = Literal["conversation_started", "message_received", "visitor_timeout"]
 ALL_VISITORS = frozenset({"new", "returning"})
 DEFAULT_STATES = frozenset({"hosted", "unassigned"})
 WEBHOOK_TIMEOUT = 10  # seconds, when a webhook gives no `timeout`
@@ -36,7 +35,7 @@ class Guard:
 class Trigger:
     """What starts a flow, with the filters checked when it fires."""
 
-    kind: TriggerKind
+    kind: str  # one of dsl.triggers.KINDS
     when: Guard | None = None
     keywords: tuple[str, ...] = ()
     after: int = 0  # seconds of visitor silence, visitor_timeout only
@@ -183,7 +182,7 @@ class _Builder:
         path: Path = ("trigger", kind)
         after = self.duration((*path, "after"), options.get("after"))
         return Trigger(
-            kind=cast(TriggerKind, kind),
+            kind=kind,
             when=self.guard((*path, "when"), options.get("when")),
             keywords=tuple(k.lower() for k in options.get("keywords", ())),
             after=0 if after is None else after,  # only visitor_timeout has it, and needs it

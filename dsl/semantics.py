@@ -12,6 +12,7 @@ from dsl.expressions import Node, Template, children
 from dsl.expressions import Path as FieldPath
 from dsl.model import Flow, Guard, Step
 from dsl.source import Document, Path
+from dsl.triggers import KINDS
 
 WRITABLE_CONTACT_FIELDS = frozenset({"remark_name", "email", "phone"})
 DAY = 86_400
@@ -163,8 +164,9 @@ class _Checker:
     def durations(self) -> None:
         """Durations fall in their sensible ranges."""
         flow = self.flow
-        if flow.trigger.kind == "visitor_timeout":
-            self._range(("trigger", "visitor_timeout", "after"), flow.trigger.after, "trigger")
+        trigger = flow.trigger
+        for option in KINDS[trigger.kind].durations:
+            self._range(("trigger", trigger.kind, option), getattr(trigger, option), "trigger")
         for step in flow.steps.values():
             path: Path = ("steps", step.name)
             if step.wait is not None:

@@ -26,6 +26,7 @@ from jsonschema.exceptions import relevance
 from dsl.durations import format_duration
 from dsl.errors import Diagnostic
 from dsl.source import Document, Path, Span
+from dsl.triggers import KINDS
 
 _DEPENDENCY = re.compile(r"'(.+)' is a dependency of '(.+)'")
 # the rule of a pattern mismatch, by the schema's title for the value; any other is `pattern`
@@ -52,6 +53,9 @@ def flow_schema() -> dict[str, Any]:
     """The flow JSON Schema (`parley schema` prints it)."""
     text = resources.files("dsl").joinpath("flow.schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
+    trigger = schema["properties"]["trigger"]
+    trigger["properties"] = {name: kind.schema() for name, kind in KINDS.items()}
+    trigger["description"] = f"exactly one trigger: {', '.join(KINDS)}"
     return schema
 
 

@@ -6,7 +6,6 @@ that `engine.store` commits together with the new state.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -17,7 +16,9 @@ import orjson
 from dsl.compiler import CompiledFlow
 from dsl.errors import EvaluationError
 from dsl.evaluate import evaluate
-from dsl.model import Guard, Trigger
+from dsl.model import Guard
+from dsl.triggers import KINDS, Seen
+from dsl.triggers.message_received import words
 from engine.context import Context, drop_timer, set_timer
 from engine.effects import MESSAGE_COMMANDS, Effects
 from engine.events import Event, parse_event
@@ -119,7 +120,7 @@ class _Apply(Context):
         super().__init__(state, event, effects)
         self.flows = flows
         self.steps = StepRunner(self)
-        self._words: str | None = None
+        self._seen_now: Seen | None = None
 
     def run(self) -> None:
         """Update the facts, then let the event's handler act."""
@@ -150,7 +151,7 @@ class _Apply(Context):
     # -- handlers --------------------------------------------------------------------
 
     def conversation_started(self) -> None:
-        self._trigger("conversation_started")
+        self._trigger()
 
     def message_received(self) -> None:
         for timer in [t for t in self.state.timers.values() if t.kind == "silence"]:
@@ -158,7 +159,7 @@ class _Apply(Context):
         self._wait_for_an_agent()
         for run, flow in self._running():
             self.steps.reply(flow, run, self.event.text or "")
-        self._trigger("message_received")
+        self._trigger()
 
     def message_sent(self) -> None:
         if self.event.command is not None:
@@ -167,7 +168,7 @@ class _Apply(Context):
             self._agent_answered()
         for flow in self.flows.current():
             trigger = flow.flow.trigger
-            if trigger.kind != "visitor_timeout" or flow.id == self.event.flow:
+            if not KINDS[trigger.kind].silence_clock or flow.id == self.event.flow:
                 continue  # a flow's own messages never start its own clock
             if self.event.off_platform and not trigger.off_platform:
                 self.effects.note(f"{flow.id}:trigger", "clock not started: off-platform reply")
@@ -274,22 +275,30 @@ class _Apply(Context):
 
     # -- triggers --------------------------------------------------------------------
 
-    def _trigger(self, kind: str) -> None:
+    def _trigger(self) -> None:
+        """Start the flows whose trigger kind this event starts, as its checks allow."""
         for flow in self.flows.current():
-            if flow.flow.trigger.kind == kind and self._keywords_match(flow.flow.trigger):
-                self._start_if_allowed(flow)
+            if self.event.type in KINDS[flow.flow.trigger.kind].starts_on:
+                self._start_by_trigger(flow)
 
-    def _keywords_match(self, trigger: Trigger) -> bool:
-        if not trigger.keywords:
-            return True
-        words = self._message_words()
-        return any(f" {' '.join(_words(keyword))} " in words for keyword in trigger.keywords)
+    def _start_by_trigger(self, flow: CompiledFlow) -> None:
+        """Start the flow its trigger fired for, if the trigger's own checks let it."""
+        trigger = flow.flow.trigger
+        kind = KINDS[trigger.kind]
+        if not kind.matches(trigger, self._seen()):
+            return  # not for this event (a message without its keywords): nothing to note
+        refusal = kind.refuses(trigger, self._seen())
+        if refusal is not None:
+            self.effects.note(f"{flow.id}:trigger", f"{trigger.kind} skipped: {refusal}")
+            return
+        self._start_if_allowed(flow)
 
-    def _message_words(self) -> str:
-        # once per event: every keyword flow looks at the same words
-        if self._words is None:
-            self._words = f" {' '.join(_words(self.event.text or ''))} "
-        return self._words
+    def _seen(self) -> Seen:
+        # once per event: every flow's checks look at the same words
+        if self._seen_now is None:
+            is_new = bool(self.state.facts["visitor"]["is_new"])
+            self._seen_now = Seen(words(self.event.text or ""), is_new)
+        return self._seen_now
 
     def _silence_fired(self, flow_id: str) -> None:
         flow = next((f for f in self.flows.current() if f.id == flow_id), None)
@@ -305,13 +314,7 @@ class _Apply(Context):
                 f"{flow_id}:trigger", "visitor_timeout put off: a bot message is on its way"
             )
             return
-        visitor = "new" if self.state.facts["visitor"]["is_new"] else "returning"
-        if visitor not in trigger.visitors:
-            allowed = ", ".join(sorted(trigger.visitors))
-            reason = f"visitor_timeout skipped: {visitor} visitor not in [{allowed}]"
-            self.effects.note(f"{flow_id}:trigger", reason)
-            return
-        self._start_if_allowed(flow)
+        self._start_by_trigger(flow)
 
     def _bot_message_on_its_way(self) -> bool:
         sending = self.state.sending
@@ -403,13 +406,6 @@ class _Apply(Context):
             flow = self.flows.get(run.flow, run.version)
             if flow is not None and state not in flow.flow.trigger.states:
                 self.stop(run, f"conversation state became {state}")
-
-
-_WORD = re.compile(r"[^\W_]+")  # letters and digits, in any script
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def _split_payload(payload: str) -> tuple[str, int, str, int]:
