@@ -16,52 +16,20 @@ from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis
 from engine.store import RedisStore
 from engine.worker import EventStream, Worker
-from tests.engine.flows import ECHO
-
-# Waits for a click, an hour at most; the timeout says goodbye.
-SURVEY = """
-id: survey
-trigger:
-  message_received:
-    keywords: [survey]
-start: ask
-steps:
-  ask:
-    say: "Happy with us?"
-    buttons:
-      - {label: "Yes", goto: thanks}
-    on: {timeout: {after: 1h, goto: bye}}
-  thanks:
-    say: "Thank you!"
-    end: true
-  bye:
-    say: "Maybe next time."
-    end: true
-"""
-NUDGE = """
-id: nudge
-trigger:
-  visitor_timeout:
-    after: 10m
-start: nudge
-steps:
-  nudge:
-    say: "Still there?"
-    end: true
-"""
-T0 = 1_767_225_600.0
+from tests.engine.flows import ECHO, NUDGE, PICK
 
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(T0)
+    return ManualClock()  # every process's: time moves only when a test says so
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
+    """The flows folder: `pick` waits for a button (an hour at most), `echo` answers."""
     flows = tmp_path / "flows"
     flows.mkdir()
-    (flows / "survey.yaml").write_text(SURVEY)
+    (flows / "pick.yaml").write_text(PICK)
     (flows / "echo.yaml").write_text(ECHO)
     return flows
 
@@ -78,31 +46,32 @@ def engine(redis_client: redis.Redis, folder: Path, clock: ManualClock) -> Engin
     return engine
 
 
-def message(
-    engine: Engine, text: str, visitor: str = "v1", kind: EventType = "message.received"
-) -> None:
-    engine.handle(
-        Event(
-            id=f"{visitor}-{text}-{engine.clock.now()}",
-            type=kind,
-            visitor_id=visitor,
-            conversation_id=f"c-{visitor}",
-            at=engine.clock.now(),
-            state="hosted",
-            text=text,
-            sender="agent" if kind == "message.sent" else "visitor",
-        )
+def written(text: str, at: float, kind: EventType = "message.received") -> Event:
+    """A message of visitor v1 (with `message.sent`, of an agent to them)."""
+    return Event(
+        id=f"{kind}-{text}-{at}",
+        type=kind,
+        visitor_id="v1",
+        conversation_id="c1",
+        at=at,
+        state="hosted",
+        text=text,
+        sender="agent" if kind == "message.sent" else "visitor",
     )
 
 
+def message(engine: Engine, text: str, kind: EventType = "message.received") -> None:
+    engine.handle(written(text, engine.clock.now(), kind))
+
+
 def said(engine: Engine) -> list[str]:
-    return [c["args"]["text"] for c in engine.store.read_commands() if c["kind"] == "say"]
+    return sorted(c["args"]["text"] for c in engine.store.read_commands() if c["kind"] == "say")
 
 
-def trace_lines(engine: Engine, visitor: str = "v1") -> list[str]:
+def trace_lines(engine: Engine) -> list[str]:
     return [
         f"{line['path']} {line['what']}"
-        for record in engine.store.traces(visitor)
+        for record in engine.store.traces("v1")
         for line in record["lines"]
     ]
 
@@ -111,33 +80,35 @@ def ids(engine: Engine) -> list[str]:
     return sorted(flow.id for flow in engine.flows.current())
 
 
+def versions(engine: Engine) -> dict[str, str]:
+    return {flow.id: flow.version for flow in engine.flows.current()}
+
+
 def test_a_reload_replaces_the_set_and_a_deleted_flow_no_longer_triggers(
     engine: Engine, folder: Path
 ) -> None:
     (folder / "echo.yaml").unlink()
     assert not engine.flows.load([folder]).failed()
-    assert ids(engine) == ["survey"]
+    assert ids(engine) == ["pick"]
     message(engine, "hello")
-    assert said(engine) == []
-    assert engine.store.load("v1")[0].runs == {}
+    assert said(engine) == ["Pick"]
+    assert list(engine.store.load("v1")[0].runs) == ["pick"]
 
 
 def test_a_waiting_run_of_a_removed_flow_ends_and_its_timer_does_not_fire_it(
     engine: Engine, folder: Path, clock: ManualClock
 ) -> None:
-    message(engine, "survey")  # the run waits for a click, or an hour
-    (folder / "survey.yaml").unlink()
+    message(engine, "hello")  # the run waits for a click, or an hour
+    (folder / "pick.yaml").unlink()
     engine.flows.load([folder])
     clock.advance(3600)
     assert engine.fire_due_timers() == 1
     state, _ = engine.store.load("v1")
-    assert (state.runs["survey"].active, state.runs["survey"].outcome) == (
-        False,
-        "the flow was removed",
-    )
+    run = state.runs["pick"]
+    assert (run.active, run.outcome) == (False, "the flow was removed")  # not completed
     assert state.timers == {}
-    assert "survey:steps.ask run ended: the flow was removed" in trace_lines(engine)
-    assert "Maybe next time." not in said(engine)
+    assert "pick:steps.menu run ended: the flow was removed" in trace_lines(engine)
+    assert "pick:steps.done entered" not in trace_lines(engine)
     assert not any("stale timer" in line for line in trace_lines(engine))
     assert engine.store.pending_timers() == 0
 
@@ -145,27 +116,26 @@ def test_a_waiting_run_of_a_removed_flow_ends_and_its_timer_does_not_fire_it(
 def test_a_waiting_run_of_a_removed_flow_ends_at_the_visitors_next_event(
     engine: Engine, folder: Path
 ) -> None:
-    message(engine, "survey")
-    (folder / "survey.yaml").unlink()
+    message(engine, "hello")
+    (folder / "pick.yaml").unlink()
     engine.flows.load([folder])
-    message(engine, "yes")  # would have been an answer; echo answers it instead
+    message(engine, "A")  # only echo hears it
     state, _ = engine.store.load("v1")
-    assert state.runs["survey"].outcome == "the flow was removed"
+    assert state.runs["pick"].outcome == "the flow was removed"
     assert state.timers == {}
     assert engine.store.pending_timers() == 0  # its timeout left the schedule too
-    assert sorted(said(engine)) == ["Happy with us?", "You said survey", "You said yes"]
+    assert said(engine) == ["Pick", "You said A", "You said hello"]
 
 
 def test_a_silence_clock_of_a_removed_flow_is_dropped(
-    redis_client: redis.Redis, folder: Path, clock: ManualClock
+    engine: Engine, folder: Path, clock: ManualClock
 ) -> None:
     (folder / "nudge.yaml").write_text(NUDGE)
-    engine = process(redis_client, clock)
     engine.flows.load([folder])
     message(engine, "How can I help?", kind="message.sent")  # the agent: the clock starts
     (folder / "nudge.yaml").unlink()
     engine.flows.load([folder])
-    clock.advance(600)
+    clock.advance(60)
     assert engine.fire_due_timers() == 1
     assert "Still there?" not in said(engine)
     assert "nudge:trigger clock dropped: the flow was removed" in trace_lines(engine)
@@ -175,24 +145,25 @@ def test_a_silence_clock_of_a_removed_flow_is_dropped(
 def test_a_bad_file_keeps_its_previous_version_running_and_its_findings_are_kept(
     engine: Engine, folder: Path
 ) -> None:
-    before = {flow.id: flow.version for flow in engine.flows.current()}
-    (folder / "survey.yaml").write_text(SURVEY.replace("start: ask", "start: nowhere"))
+    before = versions(engine)
+    pick = folder / "pick.yaml"
+    pick.write_text(PICK.replace("start: menu", "start: nowhere"))
     assert engine.flows.load([folder]).failed()
-    assert {flow.id: flow.version for flow in engine.flows.current()} == before
+    assert versions(engine) == before
     loaded = engine.flows.loaded
-    assert loaded.failed == (str(folder / "survey.yaml"),)
+    assert loaded.failed == (str(pick),)
     assert [f.severity for f in loaded.findings] == ["error"]
-    kept = loaded.kept(str(folder / "survey.yaml"))
+    kept = loaded.kept(str(pick))
     assert kept is not None
-    assert kept.version == before["survey"]
-    message(engine, "survey")
-    assert "Happy with us?" in said(engine)  # the previous version still triggers
+    assert kept.version == before["pick"]
+    message(engine, "hello")
+    assert "Pick" in said(engine)  # the previous version still triggers
 
 
 def test_a_bad_file_that_never_loaded_runs_nothing(engine: Engine, folder: Path) -> None:
     (folder / "broken.yaml").write_text("id: broken\ntrigger: {conversation_started: }\n")
     engine.flows.load([folder])
-    assert ids(engine) == ["echo", "survey"]
+    assert ids(engine) == ["echo", "pick"]
     assert engine.flows.loaded.kept(str(folder / "broken.yaml")) is None
 
 
@@ -210,18 +181,18 @@ def test_a_second_process_swaps_to_the_set_the_first_reloaded(
 ) -> None:
     other = process(redis_client, clock)
     other.flows.start([tmp_path / "elsewhere"], publish=False)  # runs the published set
-    assert ids(other) == ["echo", "survey"]
+    assert ids(other) == ["echo", "pick"]
     (folder / "echo.yaml").unlink()
     engine.flows.load([folder])
     clock.advance(SET_CHECK_EVERY / 2)
     assert other.flows.refresh() is True  # its first look since it started
-    assert ids(other) == ["survey"]
+    assert ids(other) == ["pick"]
     (folder / "echo.yaml").write_text(ECHO)
     engine.flows.load([folder])
     assert other.flows.refresh() is False  # it looked less than SET_CHECK_EVERY ago
     clock.advance(SET_CHECK_EVERY)
     assert other.flows.refresh() is True
-    assert ids(other) == ids(engine) == ["echo", "survey"]
+    assert ids(other) == ids(engine) == ["echo", "pick"]
     assert other.flows.loaded == engine.flows.loaded
 
 
@@ -235,19 +206,9 @@ def test_the_engine_of_a_second_worker_runs_the_new_set(
     (folder / "echo.yaml").unlink()
     engine.flows.load([folder])
     clock.advance(SET_CHECK_EVERY)
-    EventStream(redis_client).publish(
-        Event(
-            id="m1",
-            type="message.received",
-            visitor_id="v1",
-            conversation_id="c1",
-            at=clock.now(),
-            state="hosted",
-            text="hello",
-        )
-    )
+    EventStream(redis_client).publish(written("hello", clock.now()))
     assert worker.poll() == 1
-    assert said(other) == []  # echo is gone for the second worker too
+    assert said(other) == ["Pick"]  # echo is gone for the second worker too
 
 
 def test_a_run_started_by_a_process_that_is_ahead_is_not_ended_by_one_behind(
@@ -255,14 +216,14 @@ def test_a_run_started_by_a_process_that_is_ahead_is_not_ended_by_one_behind(
 ) -> None:
     behind = process(redis_client, clock)
     behind.flows.start([folder], publish=False)
-    behind.flows.refresh()
-    (folder / "welcome.yaml").write_text(SURVEY.replace("id: survey", "id: welcome"))
-    (folder / "survey.yaml").unlink()
+    behind.flows.refresh()  # it has just looked: it would not look again for a second
+    (folder / "size.yaml").write_text(PICK.replace("id: pick", "id: size"))
+    (folder / "pick.yaml").unlink()
     engine.flows.load([folder])
-    message(engine, "survey")  # the new flow starts, on the process that reloaded
-    message(behind, "no thanks")  # the other has not looked yet: it looks before ending
-    assert engine.store.load("v1")[0].runs["welcome"].active
-    assert ids(behind) == ["echo", "welcome"]
+    message(engine, "hello")  # the new flow starts, on the process that reloaded
+    message(behind, "a question")  # the other looks once more before ending the run
+    assert engine.store.load("v1")[0].runs["size"].active
+    assert ids(behind) == ["echo", "size"]
 
 
 def test_a_reload_keeps_the_version_the_published_set_ran_for_a_bad_file(
@@ -270,14 +231,13 @@ def test_a_reload_keeps_the_version_the_published_set_ran_for_a_bad_file(
 ) -> None:
     stale = process(redis_client, clock)
     stale.flows.start([folder], publish=False)
-    (folder / "survey.yaml").write_text(SURVEY.replace("Happy", "Glad"))
+    pick = folder / "pick.yaml"
+    pick.write_text(PICK.replace("Pick", "Choose"))
     engine.flows.load([folder])  # a new good version, published
-    (folder / "survey.yaml").write_text("id: survey\n")
+    pick.write_text("id: pick\n")
     stale.flows.load([folder])  # its own copy is older: the published one is kept
-    running = {flow.id: flow.version for flow in stale.flows.current()}
-    published = {flow.id: flow.version for flow in engine.flows.current()}
-    assert running["survey"] == published["survey"]
-    assert stale.flows.loaded.failed == (str(folder / "survey.yaml"),)
+    assert versions(stale)["pick"] == versions(engine)["pick"]
+    assert stale.flows.loaded.failed == (str(pick),)
 
 
 def test_a_process_that_starts_without_redis_runs_its_files_then_publishes_them(
@@ -287,7 +247,7 @@ def test_a_process_that_starts_without_redis_runs_its_files_then_publishes_them(
     own_redis.stop()
     flows = FlowRegistry(client, clock=clock.now)
     flows.start([folder])
-    assert sorted(flow.id for flow in flows.current()) == ["echo", "survey"]
+    assert sorted(flow.id for flow in flows.current()) == ["echo", "pick"]
     assert flows.loaded.version == 0  # held in this process alone
     own_redis.start()
     assert flows.refresh() is True
@@ -311,4 +271,4 @@ def test_a_process_that_starts_without_redis_runs_the_published_set_once_it_answ
     assert [flow.id for flow in flows.current()] == ["echo"]
     own_redis.start()
     assert flows.refresh() is True
-    assert sorted(flow.id for flow in flows.current()) == ["echo", "survey"]
+    assert sorted(flow.id for flow in flows.current()) == ["echo", "pick"]
