@@ -205,8 +205,13 @@ def worker(name: str) -> None:
     services = _services_when_ready(settings, stop)
     if services is None:
         return
-    _print_report(services.last_load)
-    click.echo(f"worker {name}: {len(services.flows.current())} flow(s); Ctrl-C stops")
+    loaded = services.flows.loaded
+    for finding in loaded.findings:
+        click.echo(finding.headline())
+    click.echo(
+        f"worker {name}: {len(services.flows.current())} flow(s) of set {loaded.version}; "
+        "Ctrl-C stops"
+    )
     mail = services.start_mail(name, stop)
     try:
         services.work(name, stop)
@@ -221,7 +226,9 @@ def _services_when_ready(settings: Settings, stop: threading.Event) -> Services 
     started while either is away waits for it, as a running one does."""
     while True:
         try:
-            return build_services(settings, SystemClock())
+            # a worker runs the flows `serve` published (the folder only if none are yet), so
+            # one started from an older checkout never takes the others back to its flows
+            return build_services(settings, SystemClock(), publish_flows=False)
         except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
             click.echo(f"waiting for Redis and the database: {_first_line(err)}", err=True)
             if stop.wait(FAILURE_WAIT):
@@ -276,7 +283,7 @@ def prometheus() -> None:
     with _redis(settings) as client:
         keys = Keys(shards=settings.shards)
         flows = FlowRegistry(client, keys)
-        flows.load([settings.flows_dir])
+        flows.start([settings.flows_dir], publish=False)
         metrics = Metrics(client, keys)
         click.echo(prometheus_text([metrics.funnel(f.id) for f in flows.current()]), nl=False)
 

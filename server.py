@@ -47,11 +47,16 @@ from web.services import Services
 
 
 def create_app(
-    config: Settings | None = None, clock: Clock | None = None, *, migrate: bool = True
+    config: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    migrate: bool = True,
+    publish_flows: bool = True,
 ) -> Flask:
     """The Flask app, with Redis, the engine and the flows wired in. With `migrate` off
     (the web processes of `parley serve`, which migrated before starting them) it builds
-    without touching the database."""
+    without touching the database; with `publish_flows` off (those same processes: `serve`
+    loaded the flows folder) it runs the flows already published instead of reloading."""
     settings = config or Settings.from_env()
     app = Flask("parley", static_folder=None)  # /static is the console's (web/static)
     app.url_map.converters["id"] = IdConverter
@@ -60,7 +65,9 @@ def create_app(
     if settings.proxies:  # the client's address and scheme as the proxies in front saw them
         hops = settings.proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
-    services = build_services(settings, clock or SystemClock(), migrate=migrate)
+    services = build_services(
+        settings, clock or SystemClock(), migrate=migrate, publish_flows=publish_flows
+    )
     app.extensions["parley"] = services
     blueprints = (
         members.blueprint,
@@ -113,19 +120,23 @@ class IdConverter(IntegerConverter):
     regex = r"\d{1,16}"
 
 
-def build_services(settings: Settings, clock: Clock, *, migrate: bool = True) -> Services:
+def build_services(
+    settings: Settings, clock: Clock, *, migrate: bool = True, publish_flows: bool = True
+) -> Services:
     """Connect to (or start) Redis, load the flows and build the engine; bring the database
-    up to the newest migration unless told not to. Neither Redis nor the database need
-    answer for the rest: a web process that starts while either is away serves 503s until
-    it is back, rather than failing to boot."""
+    up to the newest migration unless told not to. The flows folder is reloaded for every
+    process (`FlowRegistry.start`), or with `publish_flows` off the published flows run and
+    the folder is read only if none are. Neither Redis nor the database need answer for
+    the rest: a web process that starts while either is away serves 503s until it is back,
+    rather than failing to boot."""
     url = database_url(settings.database_url, settings.data_dir.resolve())
     secrets.configure(Keyring(keys_from(settings.secret_keys, settings.data_dir.resolve())))
     if migrate:
         upgrade(url)  # the schema is always the newest migration's
     client, embedded = connect(settings.redis_url, settings.data_dir.resolve())
     keys = Keys(shards=settings.shards)
-    registry = FlowRegistry(client, keys)
-    report = registry.load([settings.flows_dir])
+    registry = FlowRegistry(client, keys, clock=clock.now)
+    registry.start([settings.flows_dir], publish=publish_flows)
     engine = Engine(RedisStore(client, keys), registry, clock)
     sessions = session_factory(make_engine(url))
     changes = ChangeFeed(client)
@@ -138,7 +149,6 @@ def build_services(settings: Settings, clock: Clock, *, migrate: bool = True) ->
         engine=engine,
         metrics=Metrics(client, keys),
         events=EventStream(client, keys),
-        last_load=report,
         sessions=sessions,
         changes=changes,
     )

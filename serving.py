@@ -189,8 +189,10 @@ class WebServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no typ
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """The WSGI app, built in each worker process (`serve` has migrated already)."""
-        return create_app(migrate=False)
+        """The WSGI app, built in each worker process (`serve` has migrated already and
+        published the flows folder's set: a web process that restarts runs the published
+        flows, not the folder as it is by then)."""
+        return create_app(migrate=False, publish_flows=False)
 
 
 def _worker_exited(_arbiter: Any, worker: Any) -> None:

@@ -68,6 +68,12 @@ class Diagnostic:
             "hint": self.hint,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Diagnostic:
+        """A finding read back from `as_json` (the loaded flow set in Redis keeps them)."""
+        location = Location(data["path"], data["line"], data["col"])
+        return cls(location, data["severity"], data["message"], data["rule"], data["hint"])
+
 
 def _excerpt(source: str, line: int, col: int) -> list[str]:
     source_lines = split_lines(source)

@@ -103,6 +103,11 @@ class Keys:
         """Hash of flow sources by `id@version`, so running visitors keep their version."""
         return f"{self.prefix}:flow-sources"
 
+    def flow_set(self) -> str:
+        """Hash of the loaded flows every process runs: `version` and `set` (see
+        `engine.flow_set`). One key read alone, so it needs no hash tag."""
+        return f"{self.prefix}:flow-set"
+
     @staticmethod
     def timer_slot(at: float, *, due: bool = True) -> tuple[int, int]:
         """(bucket, milliseconds into it) of a due time, rounded up so nothing fires early;

@@ -37,6 +37,10 @@ class FlowSet(Protocol):
         """A flow at a given version, or None when it is not known any more."""
         ...
 
+    def removed(self, flow_id: str) -> bool:
+        """Whether a reload took the flow out of the loaded set."""
+        ...
+
 
 # An event that arrives before one the chat layer stored earlier waits for it this long (the
 # outbox relays after 5 s, a dead worker's shards are taken over after 10 s); then the
@@ -121,12 +125,35 @@ class _Apply(Context):
         self.flows = flows
         self.steps = StepRunner(self)
         self._seen_now: Seen | None = None
+        self._removed: set[str] = set()  # flows found removed while applying this event
 
     def run(self) -> None:
-        """Update the facts, then let the event's handler act."""
+        """Update the facts, end what removed flows left, then let the event's handler act."""
         self._update_facts()
+        self._end_removed_flows()
         _HANDLERS[self.event.type](self)
         self._stop_runs_outside_their_states()
+
+    def _end_removed_flows(self) -> None:
+        """A flow a reload took out stops at the visitor's next event (one of its timers
+        included): its run ends saying so, and its timers go without firing it. Nothing
+        scans visitors at the reload."""
+        state = self.state
+        flows = {run.flow for run in state.runs.values() if run.active}
+        flows.update(timer.flow for timer in state.timers.values() if timer.flow)
+        for flow_id in sorted(flows):
+            if self.flows.removed(flow_id):
+                self._removed.add(flow_id)
+                self._end_removed(flow_id)
+
+    def _end_removed(self, flow_id: str) -> None:
+        run = self.state.runs.get(flow_id)
+        if run is not None and run.active:
+            self.stop(run, "the flow was removed")
+        for timer in [t for t in self.state.timers.values() if t.flow == flow_id]:
+            self.cancel(timer)
+            if timer.kind == "silence":
+                self.effects.note(f"{flow_id}:trigger", "clock dropped: the flow was removed")
 
     # -- facts -----------------------------------------------------------------------
 
@@ -220,10 +247,11 @@ class _Apply(Context):
 
     def timer_fired(self) -> None:
         key, _, generation = (self.event.timer or "").rpartition("@")
+        kind, _, flow_id = key.partition(":")
         timer = self.state.timers.get(key)
         if timer is None or str(timer.generation) != generation:
-            self.effects.note("timers", f"stale timer {self.event.timer} ignored")
-            kind, _, flow_id = key.partition(":")
+            if flow_id not in self._removed:  # else just dropped with its flow, said so
+                self.effects.note("timers", f"stale timer {self.event.timer} ignored")
             number = int(generation) if generation.isdigit() and len(generation) < 16 else 0
             stale = Timer(key, self.event.due or 0.0, number, cast(TimerKind, kind), flow_id)
             self.effects.timers.append((False, stale))  # take it off its minute's schedule

@@ -70,7 +70,8 @@ class Worker:
 
     def poll(self) -> int:
         """Take the leased shards' next events, apply them, fire their due timers; returns
-        the work done."""
+        the work done. First it looks whether a reload published a new set of flows."""
+        self.engine.flows.refresh()
         shards = self.leases.shards()
         entries = self.queue.take(self.name, self.batch, shards)
         self._apply(entries)

@@ -48,16 +48,18 @@ class World:
         """The visitor's conversation."""
         return self.sim.conversation
 
-    def load(self, path: Path) -> None:
-        """Load one flow file; a flow that does not check is a failed scenario."""
-        self.loaded.append(path)
-        report = self.flows.load([path])
+    def load(self, path: Path | None = None) -> None:
+        """Load one more flow file (or, with none, the same files again) as a reload does:
+        every file of the scenario together. A flow that does not check fails it."""
+        if path is not None:
+            self.loaded.append(path)
+        report = self.flows.load(self.loaded)
         assert not report.failed(), "\n".join(d.headline() for d in report.diagnostics)
 
     def restart(self) -> None:
         """Start a new engine on the same Redis, as a restarted Parley would."""
         self.flows = FlowRegistry(self.redis, self.keys)
-        self.flows.load(self.loaded)
+        self.flows.start(self.loaded)
         self.engine = Engine(RedisStore(self.redis, self.keys), self.flows, self.clock)
         self.sim.engine = self.engine
 
@@ -192,10 +194,8 @@ def conversation_ends(parley_world: World) -> None:
 @when("the flow is changed to:")
 def flow_changed(parley_world: World, docstring: str) -> None:
     """Edit the last flow loaded and reload it, as a deploy of a new version would."""
-    path = parley_world.loaded[-1]
-    path.write_text(docstring + "\n", encoding="utf-8")
-    report = parley_world.flows.load([path])
-    assert not report.failed(), "\n".join(d.headline() for d in report.diagnostics)
+    parley_world.loaded[-1].write_text(docstring + "\n", encoding="utf-8")
+    parley_world.load()
 
 
 @when("the same event is delivered again")

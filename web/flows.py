@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from chat.models import Member
 from chat.permissions import require
-from dsl.pipeline import CheckReport
+from engine.flows import FlowRegistry
 from engine.metrics import prometheus_text
 from engine.store import STATUSES
 from web import responses
@@ -23,16 +23,18 @@ blueprint = Blueprint("flows", __name__, url_prefix="/flows")
 @blueprint.get("")
 @member_request
 def list_flows(session: Session, member: Member) -> Response:
-    """Every loaded flow, and the findings of files that did not load."""
-    return answer(_report(services().last_load))
+    """Every loaded flow, and the findings of the last reload: the set every process runs."""
+    return answer(_listing(services().loaded_flows()))
 
 
 @blueprint.post("/reload")
 @member_request
 def reload_flows(session: Session, member: Member) -> Response:
-    """Load the flows folder again (settings.manage); the good flows keep running."""
+    """Load the flows folder again for every process (settings.manage): the set it makes
+    replaces the loaded one; a bad file keeps its previous version running."""
     require(member, "settings.manage")
-    return answer(_report(services().reload_flows()))
+    services().reload_flows()
+    return answer(_listing(services().flows))
 
 
 @blueprint.get("/<flow_id>/funnel")
@@ -71,11 +73,12 @@ def prometheus(session: Session, member: Member) -> Response:
     """Every loaded flow's funnel in Prometheus' text format (scrape with a bearer token)."""
     require(member, "conversations.view_all")
     metrics = services().metrics
-    text = prometheus_text([metrics.funnel(flow.id) for flow in services().flows.current()])
+    flows = services().loaded_flows().current()
+    text = prometheus_text([metrics.funnel(flow.id) for flow in flows])
     return Response(text, mimetype="text/plain; version=0.0.4")
 
 
-def _report(report: CheckReport) -> responses.Flows:
+def _listing(registry: FlowRegistry) -> responses.Flows:
     flows = [
         responses.Flow(
             id=flow.id,
@@ -84,14 +87,14 @@ def _report(report: CheckReport) -> responses.Flows:
             trigger=flow.flow.trigger.kind,
             path=flow.flow.path,
         )
-        for flow in report.flows
+        for flow in registry.current()
     ]
-    findings = [responses.Finding.model_validate(d.as_json()) for d in report.diagnostics]
+    findings = [responses.Finding.model_validate(d.as_json()) for d in registry.loaded.findings]
     return responses.Flows(flows=flows, findings=findings)
 
 
 def _analytics(member: Member, flow_id: str) -> None:
     # the funnel spans every visitor, so it is for members who may see all conversations
     require(member, "conversations.view_all")
-    if flow_id not in {flow.id for flow in services().flows.current()}:
+    if flow_id not in {flow.id for flow in services().loaded_flows().current()}:
         raise ApiError(404, "not_found", f"no flow with id {flow_id!r}", "flow_id")

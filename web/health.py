@@ -64,9 +64,9 @@ def _redis(found: Services) -> Check:
 
 
 def _flows(found: Services) -> Check:
-    report = found.last_load
-    loaded, files = len(found.flows.current()), len(report.files)
-    failed = sum(result.flow is None for result in report.files)
+    registry = found.loaded_flows()
+    loaded, files = len(registry.current()), registry.loaded.files
+    failed = len(registry.loaded.failed)
     return loaded > 0 or files == 0, f"{loaded} loaded, {failed} of {files} file(s) failed"
 
 

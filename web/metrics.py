@@ -34,7 +34,7 @@ def metrics(session: Session, member: Member) -> Response:
     require(member, "conversations.view_all")
     registry = scrape_registry(current_app)
     registry.register(StateCollector(services(), session))
-    funnels = [services().metrics.funnel(flow.id) for flow in services().flows.current()]
+    funnels = [services().metrics.funnel(flow.id) for flow in services().loaded_flows().current()]
     text = generate_latest(registry).decode() + prometheus_text(funnels)
     return Response(text, mimetype="text/plain; version=0.0.4")
 

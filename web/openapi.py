@@ -30,13 +30,13 @@ _FLOWS = returns(responses.Flows)
 PATHS: dict[str, Any] = {
     "/flows": {
         "get": {
-            "summary": "Loaded flows and the findings of files that did not load",
+            "summary": "The flows every process runs, and what the last reload found",
             "responses": {"200": _FLOWS},
         }
     },
     "/flows/reload": {
         "post": {
-            "summary": "Load the flows folder again",
+            "summary": "Load the flows folder again, for every process",
             "responses": {"200": _FLOWS},
         }
     },

@@ -386,7 +386,8 @@ class Finding(Answer):
 
 
 class Flows(Answer):
-    """The loaded flows, and the findings of the files that did not load."""
+    """The flows every process runs, and the findings of the reload that chose them (a file
+    with errors keeps its previous version, listed here, if it had one)."""
 
     flows: list[Flow]
     findings: list[Finding]

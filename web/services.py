@@ -51,14 +51,22 @@ class Services:
     engine: Engine
     metrics: Metrics
     events: EventStream
-    last_load: CheckReport
     sessions: sessionmaker[Session]
     changes: ChangeFeed
 
     def reload_flows(self) -> CheckReport:
-        """Load the flows folder again; bad files are reported, good flows keep running."""
-        self.last_load = self.flows.load([self.settings.flows_dir])
-        return self.last_load
+        """Load the flows folder again, for every process: the set it makes replaces the
+        loaded one, and a bad file keeps its previous version running. The files' report."""
+        return self.flows.load([self.settings.flows_dir])
+
+    def loaded_flows(self) -> FlowRegistry:
+        """The flows, caught up with the set every process runs; while Redis does not
+        answer, the set this process last had."""
+        try:
+            self.flows.refresh(force=True)
+        except (redis.ConnectionError, redis.TimeoutError) as err:
+            log.warning("flows as this process last had them; Redis does not answer: %s", err)
+        return self.flows
 
     def work(
         self,

@@ -14,28 +14,14 @@ from engine.flows import FlowRegistry
 from engine.metrics import Metrics
 from engine.ports import ManualClock
 from engine.store import RedisStore
+from tests.engine.flows import PICK
 
-FLOW = """
-id: ask
-trigger:
-  message_received:
-start: ask
-steps:
-  ask:
-    say: "Which size?"
-    buttons:
-      - {label: "M", goto: done}
-    on: {timeout: {after: 1h, goto: done}}
-  done:
-    say: "Thanks"
-    end: true
-"""
 T0 = 1_767_225_600.0
 
 
 @pytest.fixture
 def engine(redis_client: redis.Redis, tmp_path: Path) -> Engine:
-    (tmp_path / "ask.yaml").write_text(FLOW)
+    (tmp_path / "pick.yaml").write_text(PICK)
     flows = FlowRegistry(redis_client)
     assert not flows.load([tmp_path]).failed()
     return Engine(RedisStore(redis_client), flows, ManualClock(T0))
@@ -59,16 +45,16 @@ def test_a_forgotten_visitor_leaves_no_state_rows_trace_or_timer(
 ) -> None:
     engine.handle(event(1, "message.received", text="hi"))  # the flow waits with a timeout
     metrics = Metrics(redis_client)
-    assert metrics.drill_down("ask")[0]
+    assert metrics.drill_down("pick")[0]
     assert engine.store.pending_timers() == 1
     engine.handle(event(2, "visitor.forgotten"))
     state, _ = engine.store.load("v1")
     assert (state.facts, state.runs, state.funnel, state.timers) == ({}, {}, {}, {})
     assert state.forgotten
-    assert metrics.drill_down("ask")[0] == []
+    assert metrics.drill_down("pick")[0] == []
     assert engine.store.traces("v1") == []
     assert engine.store.pending_timers() == 0
-    assert metrics.funnel("ask").triggers == 1  # the count stays: it names no one
+    assert metrics.funnel("pick").triggers == 1  # the count stays: it names no one
 
 
 def test_no_late_event_brings_a_forgotten_visitor_back(
@@ -78,13 +64,13 @@ def test_no_late_event_brings_a_forgotten_visitor_back(
     engine.handle(event(2, "visitor.forgotten"))
     assert engine.handle(event(1, "message.received", text="hi")) is None  # redelivered
     assert engine.handle(event(3, "message.received", text="after")) is None
-    assert Metrics(redis_client).drill_down("ask")[0] == []
-    assert [c["args"]["text"] for c in engine.store.read_commands()] == ["Which size?"]
+    assert Metrics(redis_client).drill_down("pick")[0] == []
+    assert [c["args"]["text"] for c in engine.store.read_commands()] == ["Pick"]
 
 
 def test_a_visitor_forgotten_in_the_batch_that_started_a_flow_leaves_no_row(
     engine: Engine, redis_client: redis.Redis
 ) -> None:
     engine.handle_batch([event(1, "message.received", text="hi"), event(2, "visitor.forgotten")])
-    assert Metrics(redis_client).drill_down("ask")[0] == []
+    assert Metrics(redis_client).drill_down("pick")[0] == []
     assert engine.store.traces("v1") == []

@@ -18,25 +18,11 @@ from engine.metrics import Metrics, prometheus_text
 from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis
 from engine.store import RedisStore
-
-FLOW = """
-id: pick
-trigger:
-  message_received:
-start: menu
-steps:
-  menu:
-    say: "Pick"
-    buttons:
-      - {label: "A", goto: done}
-    on: {timeout: {after: 1h, goto: done}}
-  done:
-    end: true
-"""
+from tests.engine.flows import PICK
 
 
 def engine_on(client: redis.Redis, folder: Path, clock: ManualClock) -> Engine:
-    (folder / "pick.yaml").write_text(FLOW)
+    (folder / "pick.yaml").write_text(PICK)
     flows = FlowRegistry(client)
     assert not flows.load([folder]).failed()
     return Engine(RedisStore(client), flows, clock)
@@ -108,7 +94,7 @@ def test_the_funnel_of_each_version(
     engine: Engine, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     visit(engine, "old", 1_767_225_600.0, click=True)
-    (tmp_path / "pick.yaml").write_text(FLOW + "# changed: a new version\n")
+    (tmp_path / "pick.yaml").write_text(PICK + "# changed: a new version\n")
     assert not engine.flows.load([tmp_path]).failed()
     visit(engine, "new", 1_767_225_700.0, click=False)
     versions = Metrics(redis_client).by_version("pick")

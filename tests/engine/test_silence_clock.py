@@ -14,22 +14,9 @@ from engine.events import Event
 from engine.flows import FlowRegistry
 from engine.ports import ManualClock
 from engine.store import RedisStore
-from tests.engine.flows import ECHO
+from tests.engine.flows import ECHO, NUDGE
 
-FLOWS = {
-    "echo.yaml": ECHO,
-    "nudge.yaml": """
-id: nudge
-trigger:
-  visitor_timeout:
-    after: 60s
-start: nudge
-steps:
-  nudge:
-    say: "Still there?"
-    end: true
-""",
-}
+FLOWS = {"echo.yaml": ECHO, "nudge.yaml": NUDGE}
 T0 = 1_767_225_600.0
 
 

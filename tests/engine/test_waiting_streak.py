@@ -23,6 +23,9 @@ class NoFlows:
     def get(self, flow_id: str, version: str) -> CompiledFlow | None:
         return None
 
+    def removed(self, flow_id: str) -> bool:
+        return False
+
 
 class Visitor:
     """One visitor's state, with events applied by the runtime in order."""

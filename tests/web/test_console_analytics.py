@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -151,3 +153,39 @@ def test_the_pages_style_sheet_is_served(client: FlaskClient) -> None:
     with client.get("/static/analytics.css") as answer:
         assert answer.status_code == 200
         assert answer.mimetype == "text/css"
+
+
+def test_the_list_shows_what_the_last_reload_found_in_english_and_chinese(
+    app: Flask, client: FlaskClient, flows_dir: Path
+) -> None:
+    services = app.extensions["parley"]
+    with services.sessions.begin() as session:
+        workspace, owner, _ = create_workspace(session, "Acme", "owner@example.com", "Olga Owner")
+        admin = add_member(session, workspace, "admin@example.com", "Adi Admin", "admin")
+        admin.language = "zh_CN"
+    handoff, broken = flows_dir / "handoff.yaml", flows_dir / "broken.yaml"
+    handoff.write_text("id: handoff\n")
+    broken.write_text("id: broken\ntrigger: {conversation_started: }\n")
+    services.reload_flows()
+    version = next(flow.version for flow in services.flows.current() if flow.id == "handoff")
+    page = html.unescape(text(signed_in(app, client, owner).get("/analytics").text))
+    assert "Hand off to a person on request handoff message_received" in page  # still runs
+    assert "Problems found in the flow files" in page
+    kept = f"The version loaded before keeps running: handoff, version {version}."
+    assert f"{handoff} Did not load. {kept}" in page
+    assert f"{broken} Did not load, and no earlier version of it is running." in page
+    assert "Error at line 1, column 1: the flow is missing 'start' missing-key" in page
+    chinese = html.unescape(text(signed_in(app, app.test_client(), admin).get("/analytics").text))
+    assert "流程文件中发现的问题" in chinese
+    # fragments between full-width commas and colons, which ruff's RUF001 takes for typos
+    assert f"{handoff} 未加载。此前加载的版本继续运行" in chinese
+    assert f"版本 {version}。" in chinese
+    assert f"{broken} 未加载" in chinese
+    assert "也没有该流程的早先版本在运行。" in chinese
+    assert "第 1 行第 1 列有错误" in chinese
+
+
+def test_the_list_says_nothing_of_problems_when_the_files_are_clean(
+    owner_page: FlaskClient,
+) -> None:
+    assert "Problems found in the flow files" not in owner_page.get("/analytics").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.events import Event
-from server import first_start
+from engine.flows import SET_CHECK_EVERY
+from engine.ports import ManualClock
+from server import create_app, first_start
+from settings import Settings
+from tests import seeding
 from web.openapi import document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,6 +40,69 @@ def test_a_bad_file_is_reported_on_reload_while_the_good_flows_keep_running(
     assert len(body["flows"]) == 4
     assert body["findings"][0]["path"].endswith("broken.yaml")
     assert body["findings"][0]["rule"] == "missing-key"
+
+
+def test_a_reload_replaces_the_set_a_deleted_file_is_gone(
+    client: FlaskClient, flows_dir: Path, owner: dict[str, str]
+) -> None:
+    (flows_dir / "win-back.yaml").unlink()
+    body = client.post("/flows/reload", headers=owner).get_json()
+    assert "win-back" not in [f["id"] for f in body["flows"]]
+    assert client.get("/flows", headers=owner).get_json() == body
+    assert client.get("/flows/win-back/funnel", headers=owner).status_code == 404
+
+
+def test_a_bad_file_at_reload_keeps_its_previous_version_listed_with_its_findings(
+    client: FlaskClient, flows_dir: Path, owner: dict[str, str]
+) -> None:
+    before = client.get("/flows", headers=owner).get_json()["flows"]
+    (flows_dir / "handoff.yaml").write_text("id: handoff\n")
+    body = client.post("/flows/reload", headers=owner).get_json()
+    assert body["flows"] == before  # the version loaded before, from the same file
+    assert {f["path"] for f in body["findings"]} == {str(flows_dir / "handoff.yaml")}
+    assert {f["severity"] for f in body["findings"]} == {"error"}
+    assert client.get("/flows", headers=owner).get_json() == body
+
+
+def test_two_processes_on_one_redis_run_the_same_flows_after_one_reloads(
+    service_settings: Settings, flows_dir: Path, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    first = create_app(service_settings, clock)
+    # like a web process of `parley serve`, or a worker on a machine with other files
+    elsewhere = replace(service_settings, flows_dir=tmp_path / "elsewhere")
+    second = create_app(elsewhere, clock, publish_flows=False)
+    try:
+        owner = {"Authorization": f"Bearer {seeding.owner_token(first.extensions['parley'])}"}
+        second.extensions["parley"].settle()  # its workers have looked at the set once
+        handoff = flows_dir / "handoff.yaml"
+        handoff.write_text(handoff.read_text().replace("Sure, let me", "One moment, I'll"))
+        (flows_dir / "win-back.yaml").unlink()
+        reloaded = first.test_client().post("/flows/reload", headers=owner).get_json()
+        clock.advance(SET_CHECK_EVERY)  # when the second's workers look again
+        services = second.extensions["parley"]
+        services.events.publish(
+            Event(
+                id="e1",
+                type="message.received",
+                visitor_id="v1",
+                conversation_id="c1",
+                at=clock.now(),
+                channel="messenger",
+                state="hosted",
+                text="agent",
+            )
+        )
+        services.settle()
+        said = [
+            c["args"]["text"] for c in services.engine.store.read_commands() if "text" in c["args"]
+        ]
+        assert said == ["One moment, I'll get a person for you."]
+        assert second.test_client().get("/flows", headers=owner).get_json() == reloaded
+        assert "win-back" not in [f["id"] for f in reloaded["flows"]]
+    finally:
+        first.extensions["parley"].close()
+        second.extensions["parley"].close()
 
 
 def test_the_funnel_and_visitors_of_a_flow(

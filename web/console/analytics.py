@@ -25,7 +25,9 @@ from chat.flow_visitors import conversation_names
 from chat.models import Member
 from chat.permissions import VIEW_ALL
 from dsl.compiler import CompiledFlow
+from dsl.errors import Diagnostic
 from engine.errors import InvalidInput
+from engine.flow_set import FlowRef, LoadedSet
 from engine.metrics import Funnel
 from engine.store import STATUSES
 from web.console.base import blueprint, console_page, conversation_url, in_navigation, page
@@ -80,7 +82,8 @@ def analytics_page(
     def wrapper(session: Session, member: Member, flow_id: str) -> ResponseReturnValue:
         if not member.can(VIEW_ALL):
             return forbidden()
-        flow = next((f for f in services().flows.current() if f.id == flow_id), None)
+        flows = services().loaded_flows().current()
+        flow = next((f for f in flows if f.id == flow_id), None)
         if flow is None:
             return error_page(404, _("No flow with the id %(id)s is loaded.", id=flow_id))
         return handler(session, member, flow)
@@ -102,12 +105,42 @@ def forbidden() -> Response:
 @blueprint.get("/analytics")
 @console_page
 def analytics(session: Session, member: Member) -> ResponseReturnValue:
-    """Every loaded flow with its figures."""
+    """Every loaded flow with its figures, and what the last reload found in the files."""
     if not member.can(VIEW_ALL):
         return forbidden()
     metrics = services().metrics
-    flows = [(flow, metrics.funnel(flow.id)) for flow in services().flows.current()]
-    return page("console/analytics.html", flows=flows, figures=FIGURES)
+    registry = services().loaded_flows()
+    flows = [(flow, metrics.funnel(flow.id)) for flow in registry.current()]
+    return page(
+        "console/analytics.html",
+        flows=flows,
+        figures=FIGURES,
+        problems=file_problems(registry.loaded),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A flow file in which the last reload found something, and what runs of it."""
+
+    path: str
+    failed: bool  # it has errors: its flow did not load
+    kept: FlowRef | None  # then the version loaded before it, which keeps running
+    findings: tuple[Diagnostic, ...]
+
+
+def file_problems(loaded: LoadedSet) -> list[FileProblem]:
+    """The findings of the loaded set's reload, file by file, in the order they were found."""
+    paths = dict.fromkeys(finding.location.path for finding in loaded.findings)
+    return [
+        FileProblem(
+            path,
+            failed=path in loaded.failed,
+            kept=loaded.kept(path) if path in loaded.failed else None,
+            findings=tuple(f for f in loaded.findings if f.location.path == path),
+        )
+        for path in paths
+    ]
 
 
 @blueprint.get("/analytics/<flow_id>")
