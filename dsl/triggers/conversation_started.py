@@ -3,15 +3,10 @@ message, a Messenger visitor's first contact)."""
 
 from __future__ import annotations
 
-from dsl.triggers.kind import TriggerKind
+from dsl.triggers.kind import TriggerKind, options
 
 KIND = TriggerKind(
     name="conversation_started",
-    options={
-        "properties": {
-            "when": {"$ref": "#/definitions/expression"},
-            "states": {"$ref": "#/definitions/states"},
-        }
-    },
+    options=options(),
     starts_on=frozenset({"conversation.started"}),
 )

@@ -27,6 +27,18 @@ def _never(trigger: Trigger, seen: Seen) -> str | None:
     return None
 
 
+def options(*, required: tuple[str, ...] = (), **own: Any) -> dict[str, Any]:
+    """The JSON Schema of a kind's options: its `own`, between the `when` guard and the
+    conversation `states` every kind takes."""
+    properties = {"when": {"$ref": "#/definitions/expression"}, **own}
+    found: dict[str, Any] = {
+        "properties": {**properties, "states": {"$ref": "#/definitions/states"}}
+    }
+    if required:
+        found["required"] = list(required)
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerKind:
     """One kind of trigger."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from dsl.triggers.kind import Seen, TriggerKind
+from dsl.triggers.kind import Seen, TriggerKind, options
 
 if TYPE_CHECKING:
     from dsl.model import Trigger
@@ -25,22 +25,18 @@ def _holds_a_keyword(trigger: Trigger, seen: Seen) -> bool:
 
 KIND = TriggerKind(
     name="message_received",
-    options={
-        "properties": {
-            "when": {"$ref": "#/definitions/expression"},
-            "keywords": {
-                "type": "array",
-                "items": {
-                    "type": "string",
-                    "pattern": "[^\\W_]",
-                    "title": "keyword",
-                    "description": "a word or phrase with at least one letter or digit",
-                },
-                "minItems": 1,
+    options=options(
+        keywords={
+            "type": "array",
+            "items": {
+                "type": "string",
+                "pattern": "[^\\W_]",
+                "title": "keyword",
+                "description": "a word or phrase with at least one letter or digit",
             },
-            "states": {"$ref": "#/definitions/states"},
+            "minItems": 1,
         }
-    },
+    ),
     starts_on=frozenset({"message.received"}),
     matches=_holds_a_keyword,
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dsl.triggers.kind import Seen, TriggerKind
+from dsl.triggers.kind import Seen, TriggerKind, options
 
 if TYPE_CHECKING:
     from dsl.model import Trigger
@@ -21,21 +21,17 @@ def _not_listed(trigger: Trigger, seen: Seen) -> str | None:
 
 KIND = TriggerKind(
     name="visitor_timeout",
-    options={
-        "properties": {
-            "when": {"$ref": "#/definitions/expression"},
-            "after": {"$ref": "#/definitions/duration"},
-            "visitors": {
-                "type": "array",
-                "items": {"enum": ["new", "returning"]},
-                "minItems": 1,
-                "uniqueItems": True,
-            },
-            "states": {"$ref": "#/definitions/states"},
-            "off_platform": {"type": "boolean"},
+    options=options(
+        required=("after",),
+        after={"$ref": "#/definitions/duration"},
+        visitors={
+            "type": "array",
+            "items": {"enum": ["new", "returning"]},
+            "minItems": 1,
+            "uniqueItems": True,
         },
-        "required": ["after"],
-    },
+        off_platform={"type": "boolean"},
+    ),
     silence_clock=True,
     bare=False,
     durations=("after",),
