@@ -5,7 +5,9 @@ content types, answers valid against their schemas, schema-valid requests accept
 schema-violating ones refused, deleted things gone, wrong tokens refused.
 
 The run is schemathesis' own command line against the service on a loopback port, with the
-settings in tests/web/schemathesis.toml (a fixed seed: the same cases every run).
+settings in tests/web/schemathesis.toml (a fixed seed: the same cases every run). It runs
+once, on SQLite: the document is the same on both databases, the handlers' database work is
+tested on PostgreSQL by the rest of tests/web, and a run takes half a minute.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from settings import RateRules, Settings
 HERE = Path(__file__).resolve().parent
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 UNLIMITED = RateRules(widget_start=None, widget_act=None, auth_failures=None, webhook=None)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A SQLite file, whatever TEST_DATABASE_URL says (see the module's docstring)."""
+    return f"sqlite:///{tmp_path / 'contract.db'}"
 
 
 @pytest.fixture
