@@ -59,7 +59,7 @@ class Refused(Exception):
 
 
 class Kept:
-    """Deliveries that leave nothing Parley: a simulation keeps its emails and webhooks in
+    """Deliveries that send nothing out of Parley: a simulation keeps its emails and webhooks in
     the conversation's `done` list instead of sending them."""
 
     def email(self, command: Mapping[str, Any], facts: Mapping[str, Any]) -> bool:
@@ -124,14 +124,14 @@ class Simulator:
         layer records and tells it, then applied by the engine with all that follows."""
         with self._transaction() as (session, conversation):
             at, event_id = self.now(), f"sim-{next(self._ids)}"
-            if kind == "message.received":
-                text = fields["text"]
-                record_message(session, conversation, sender="visitor", text=text, at=at)
-            if kind == "message.sent" and not fields.get("off_platform"):
+            if kind == "message.sent" and not fields.get("off_platform"):  # in the inbox
                 text = fields.get("text") or AGENT_REPLY
-                reply(session, self._member(session, OWNER), conversation, text, at)
+                reply(session, self._member(session, OWNER), conversation, text, at)  # tells
             else:
-                if kind == "message.sent":  # from the channel's own app, as its echo says
+                if kind == "message.received":
+                    visitor = fields["text"]
+                    record_message(session, conversation, sender="visitor", text=visitor, at=at)
+                elif kind == "message.sent":  # from the channel's own app, as its echo says
                     text = fields.get("text") or AGENT_REPLY
                     record_message(
                         session, conversation, sender="agent", text=text, at=at, off_platform=True

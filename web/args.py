@@ -71,9 +71,10 @@ def day_args(name: str) -> list[str] | None:
     days = request.args.getlist(name)
     for day in days:
         try:
-            valid = bool(_DAY.fullmatch(day)) and bool(date.fromisoformat(day))
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ApiError(422, "invalid", f"{name} must be a day such as 2026-11-25", name)
+            if not _DAY.fullmatch(day):
+                raise ValueError(day)
+            date.fromisoformat(day)  # a real day: not 2026-02-30
+        except ValueError as err:
+            message = f"{name} must be a day such as 2026-11-25"
+            raise ApiError(422, "invalid", message, name) from err
     return days or None
