@@ -268,7 +268,8 @@ class EmbeddedRedis:
             control.close()
         if not self._wait_gone(pid, STOP_TIMEOUT):
             _signal(pid, signal.SIGKILL)
-            self._wait_gone(pid, STOP_TIMEOUT)
+            if not self._wait_gone(pid, STOP_TIMEOUT):
+                raise RedisUnavailable(f"the redis-server {pid} on {self.data_dir} did not exit")
 
     @staticmethod
     def _wait_gone(pid: int, timeout: float) -> bool:

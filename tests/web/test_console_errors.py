@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import redis
 from flask.testing import FlaskClient
 
 from chat.members import create_workspace
@@ -45,6 +47,8 @@ def test_live_notices_with_redis_away_answer_503_with_retry_after(
     client = app.test_client()
     client.set_cookie("parley_session", token)
     own_redis.stop()
+    with pytest.raises(redis.ConnectionError):  # nothing answers any more
+        redis.Redis.from_url(own_redis.url).ping()
     answer = client.get("/live")
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"
