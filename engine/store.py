@@ -18,6 +18,7 @@ from engine.codec import dumps
 from engine.effects import Effects
 from engine.keys import BUCKET_MS, Keys, as_text
 from engine.state import VisitorState
+from engine.wire import Wire
 
 TRACE_RECORDS = 50  # trace records kept per visitor
 COMMAND_STREAM_LENGTH = 100_000  # approximate cap of each shard's command outbox
@@ -69,6 +70,7 @@ class RedisStore:
     def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
         self.redis = client
         self.keys = keys or Keys()
+        self.wire = Wire(client)
         self._commit = client.register_script(_COMMIT)
 
     def load(self, visitor_id: str) -> tuple[VisitorState, int]:
@@ -77,11 +79,14 @@ class RedisStore:
 
     def load_many(self, visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
         """Several visitors' states in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for visitor_id in visitor_ids:
-            pipe.hmget(self.keys.visitor(visitor_id), "rev", "state")
+        replies = self.wire.call_many(
+            [
+                (b"HMGET", self.keys.visitor(visitor_id), b"rev", b"state")
+                for visitor_id in visitor_ids
+            ]
+        )
         found = []
-        for visitor_id, (rev, text) in zip(visitor_ids, pipe.execute(), strict=True):
+        for visitor_id, (rev, text) in zip(visitor_ids, replies, strict=True):
             state = VisitorState.from_json(text) if text else VisitorState(visitor_id)
             found.append((state, int(rev or 0)))
         return found
@@ -93,11 +98,8 @@ class RedisStore:
 
     def commit_many(self, items: Sequence[tuple[VisitorState, int, Effects]]) -> list[bool]:
         """Several commits in one round trip; each is atomic on its own."""
-        pipe = self.redis.pipeline(transaction=False)
-        for state, rev, effects in items:
-            keys, args = self._commit_args(state, rev, effects)
-            self._commit(keys=keys, args=args, client=pipe)
-        return [bool(done) for done in pipe.execute()]
+        calls = [self._commit_args(state, rev, effects) for state, rev, effects in items]
+        return [bool(done) for done in self.wire.run_script(self._commit, calls)]
 
     def _commit_args(
         self, state: VisitorState, rev: int, effects: Effects

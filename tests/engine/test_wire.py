@@ -1,0 +1,42 @@
+"""The engine's packed round trips: replies in order, errors as values, scripts reloaded."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from engine.wire import Wire
+
+
+@pytest.fixture
+def key() -> str:
+    return f"test-wire:{uuid.uuid4().hex}"
+
+
+def test_replies_come_back_in_order_with_an_error_reply_as_its_value(
+    redis_client: redis.Redis, key: str
+) -> None:
+    replies = Wire(redis_client).call_many(
+        [(b"SET", key, 7), (b"INCRBY", key, 2.5), (b"INCRBY", key, 3), (b"GET", key)]
+    )
+    assert replies[0] == b"OK"
+    assert isinstance(replies[1], redis.ResponseError)
+    assert replies[2:] == [10, b"10"]
+
+
+def test_a_script_the_server_forgot_is_loaded_again_and_run_once(
+    redis_client: redis.Redis, key: str
+) -> None:
+    script = redis_client.register_script("return redis.call('INCR', KEYS[1])")
+    wire = Wire(redis_client)
+    assert wire.run_script(script, [([key], [])]) == [1]
+    redis_client.script_flush()
+    assert wire.run_script(script, [([key], []), ([key], [])]) == [2, 3]
+
+
+def test_a_failing_script_raises_its_error(redis_client: redis.Redis, key: str) -> None:
+    script = redis_client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        Wire(redis_client).run_script(script, [([key], ["x"])])
