@@ -10,6 +10,7 @@ from engine.effects import Effects
 from engine.errors import ConflictError
 from engine.events import Event
 from engine.flows import FlowRegistry
+from engine.kept import KeptStates
 from engine.ports import Clock
 from engine.runtime import Runtime
 from engine.store import RedisStore
@@ -21,11 +22,19 @@ RETRY_PAUSE = 0.002  # seconds: the random pause after a lost commit grows by th
 class Engine:
     """Applies events atomically per visitor and fires timers when they fall due."""
 
-    def __init__(self, store: RedisStore, flows: FlowRegistry, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: RedisStore,
+        flows: FlowRegistry,
+        clock: Clock,
+        *,
+        kept: KeptStates | None = None,
+    ) -> None:
         self.store = store
         self.flows = flows
         self.clock = clock
         self.runtime = Runtime(flows, clock.now)
+        self.kept = KeptStates() if kept is None else kept
 
     def handle(self, event: Event) -> Effects | None:
         """Apply one event; None when it had been applied before (a redelivery).
@@ -34,15 +43,20 @@ class Engine:
         state, after a short random pause that grows with each loss, so writers that keep
         colliding spread out instead of colliding again."""
         for attempt in range(MAX_ATTEMPTS):
-            state, rev = self.store.load(event.visitor_id)
+            state, rev = self.kept.take(event.visitor_id) or self.store.load(event.visitor_id)
             effects = self.runtime.apply(state, event)
-            if effects is None or self.store.commit(state, rev, effects):
+            if effects is None:
+                self.kept.keep(state, rev)
+                return None
+            if self.store.commit(state, rev, effects):
+                self.kept.keep(state, rev + 1)
                 return effects
             time.sleep(random.uniform(0, RETRY_PAUSE * (attempt + 1)))
         raise ConflictError(event.visitor_id)
 
     def handle_batch(self, events: Sequence[Event]) -> None:
-        """Apply events of many visitors with one round trip to load and one to commit.
+        """Apply events of many visitors with one round trip to load (the states not kept)
+        and one to commit.
 
         Events of the same visitor are applied in order within the batch; a commit that
         loses a race is retried one event at a time.
@@ -51,18 +65,23 @@ class Engine:
         for event in events:
             by_visitor.setdefault(event.visitor_id, []).append(event)
         visitors = list(by_visitor)
-        loaded = self.store.load_many(visitors)
+        kept = {visitor: self.kept.take(visitor) for visitor in visitors}
+        missing = [visitor for visitor, found in kept.items() if found is None]
+        loaded = dict(zip(missing, self.store.load_many(missing), strict=True))
         commits = []
-        for (state, rev), visitor in zip(loaded, visitors, strict=True):
+        for visitor in visitors:
+            state, rev = kept[visitor] or loaded[visitor]
             merged = Effects(by_visitor[visitor][-1].id)
             for event in by_visitor[visitor]:
                 effects = self.runtime.apply(state, event)
                 if effects is not None:
                     merged.absorb(effects)
             commits.append((state, rev, merged))
-        for done, visitor in zip(self.store.commit_many(commits), visitors, strict=True):
-            if not done:
-                for event in by_visitor[visitor]:
+        for done, (state, rev, _) in zip(self.store.commit_many(commits), commits, strict=True):
+            if done:
+                self.kept.keep(state, rev + 1)
+            else:
+                for event in by_visitor[state.visitor_id]:
                     self.handle(event)
 
     def fire_due_timers(self, limit: int = 2_000, shards: Sequence[int] | None = None) -> int:

@@ -67,12 +67,16 @@ class Worker:
         self.leases = leases or ShardLeases(self.redis, self.keys, name, GROUP)
         self.queue = event_queue(self.redis, self.keys)
         self.queue.ensure_group(range(self.keys.shards))
+        self._leased: set[int] = set()
 
     def poll(self) -> int:
         """Take the leased shards' next events, apply them, fire their due timers; returns
         the work done. First it looks whether a reload published a new set of flows."""
         self.engine.flows.refresh()
         shards = self.leases.shards()
+        if set(shards) != self._leased:  # a shard another worker took may change there
+            self._leased = set(shards)
+            self.engine.kept.retain(self._leased, self.keys.shard)
         entries = self.queue.take(self.name, self.batch, shards)
         self._apply(entries)
         return len(entries) + self.engine.fire_due_timers(shards=shards)

@@ -1,0 +1,69 @@
+"""States kept in memory between events: fewer loads, never a lost or stale write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import redis
+
+from engine.core import Engine
+from engine.kept import KeptStates
+from engine.state import VisitorState
+from engine.store import RedisStore
+from tests.engine.test_worker import make_engine, message
+
+
+def seen(engine: Engine, visitor: str = "v1") -> list[str]:
+    state, _ = engine.store.load(visitor)
+    return list(state.seen)
+
+
+def test_a_state_written_meanwhile_by_another_process_is_loaded_again_not_overwritten(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    first = make_engine(redis_client, tmp_path)
+    second = Engine(RedisStore(redis_client), first.flows, first.clock)
+    first.handle(message(1))
+    second.handle(message(2))  # `first` still keeps the state of before this event
+    first.handle_batch([message(3)])
+    first.handle(message(4))
+    assert seen(first) == ["m1", "m2", "m3", "m4"]
+
+
+def test_the_next_event_of_a_kept_visitor_is_applied_without_loading(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    engine.handle(message(1))
+    loaded: list[str] = []
+    load_many = engine.store.load_many
+
+    def counting(visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
+        loaded.extend(visitor_ids)
+        return load_many(visitor_ids)
+
+    engine.store.load_many = counting  # type: ignore[method-assign]
+    engine.handle_batch([message(2), message(1, visitor="v2")])
+    engine.handle(message(3))
+    assert loaded == ["v2"]
+    assert len(engine.kept) == 2
+
+
+def test_the_least_recently_used_state_goes_first_past_the_size() -> None:
+    kept = KeptStates(size=2)
+    for visitor in ("a", "b"):
+        kept.keep(VisitorState(visitor), 1)
+    assert kept.take("a") is not None
+    kept.keep(VisitorState("a"), 2)
+    kept.keep(VisitorState("c"), 1)
+    assert kept.take("b") is None
+    assert [kept.take(v) is not None for v in ("a", "c")] == [True, True]
+
+
+def test_states_of_shards_no_longer_leased_are_dropped() -> None:
+    kept = KeptStates()
+    for visitor in ("a", "b", "c"):
+        kept.keep(VisitorState(visitor), 1)
+    kept.retain({0}, lambda visitor: 0 if visitor == "b" else 1)
+    assert [kept.take(v) is not None for v in ("a", "b", "c")] == [False, True, False]
