@@ -22,43 +22,64 @@ from engine.wire import Wire
 
 TRACE_RECORDS = 50  # trace records kept per visitor
 COMMAND_STREAM_LENGTH = 100_000  # approximate cap of each shard's command outbox
-STATUSES = ("completed", "engaged", "not_engaged")
+STATUSES = ("completed", "engaged", "not_engaged")  # from the last a visitor reaches
 
 # ARGV[1] expected revision, ARGV[2] state JSON, then the operations one after another:
-# each is its name, its key (an index into KEYS) and `WIDTH[name] - 2` arguments. Flat
-# arguments, not a JSON list: decoding JSON in Lua was a third of a commit's Redis time.
+# each is its name, its key (an index into KEYS) and its arguments, some of them counts of
+# the pairs or keys that follow. Flat arguments, not a JSON list: decoding JSON in Lua was
+# a third of a commit's Redis time; and one operation per thing the commit moves (a flow's
+# counters of a day, a drill-down row with its index), since every argument costs packing.
 # A timer goes into its minute's bucket and the minute into the shard's list of minutes
 # (the list's index in KEYS comes first); the last timer out takes the minute off the
 # list, so the list never names an empty bucket.
 _COMMIT = """
-local WIDTH = {schedule = 6, unschedule = 5, zadd = 4, zrem = 3, hincrby = 4, hset = 4,
-               sadd = 3, xadd = 4, lpush = 4, hdel = 3, del = 2}
 local rev = tonumber(redis.call('HGET', KEYS[1], 'rev') or '0')
 if rev ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'rev', rev + 1, 'state', ARGV[2])
 local i = 3
 while i <= #ARGV do
   local name, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
-  local a, b, c, d = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
-  if name == 'schedule' then
-    redis.call('ZADD', key, b, c)
-    redis.call('ZADD', KEYS[tonumber(a)], d, d)
-  elseif name == 'unschedule' then
-    redis.call('ZREM', key, b)
-    if redis.call('EXISTS', key) == 0 then redis.call('ZREM', KEYS[tonumber(a)], c) end
-  elseif name == 'zadd' then redis.call('ZADD', key, a, b)
-  elseif name == 'zrem' then redis.call('ZREM', key, a)
-  elseif name == 'hincrby' then redis.call('HINCRBY', key, a, b)
-  elseif name == 'hset' then redis.call('HSET', key, a, b)
-  elseif name == 'sadd' then redis.call('SADD', key, a)
-  elseif name == 'xadd' then redis.call('XADD', key, 'MAXLEN', '~', b, '*', 'command', a)
-  elseif name == 'lpush' then
-    redis.call('LPUSH', key, a)
-    redis.call('LTRIM', key, 0, b - 1)
-  elseif name == 'hdel' then redis.call('HDEL', key, a)
-  elseif name == 'del' then redis.call('DEL', key)
+  if name == 'schedule' then  -- minutes, offset, member, bucket
+    redis.call('ZADD', key, ARGV[i + 3], ARGV[i + 4])
+    redis.call('ZADD', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 5], ARGV[i + 5])
+    i = i + 6
+  elseif name == 'unschedule' then  -- minutes, member, bucket
+    redis.call('ZREM', key, ARGV[i + 3])
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 4])
+    end
+    i = i + 5
+  elseif name == 'count' then  -- days, day, n, then n (counter, delta) pairs
+    local n = tonumber(ARGV[i + 4])
+    for j = i + 5, i + 3 + 2 * n, 2 do redis.call('HINCRBY', key, ARGV[j], ARGV[j + 1]) end
+    redis.call('SADD', KEYS[tonumber(ARGV[i + 2])], ARGV[i + 3])
+    i = i + 5 + 2 * n
+  elseif name == 'row' then  -- visitor, row, index, score, n, then n indexes it leaves
+    local visitor = ARGV[i + 2]
+    redis.call('HSET', key, visitor, ARGV[i + 3])
+    redis.call('ZADD', KEYS[tonumber(ARGV[i + 4])], ARGV[i + 5], visitor)
+    local n = tonumber(ARGV[i + 6])
+    for j = i + 7, i + 6 + n do redis.call('ZREM', KEYS[tonumber(ARGV[j])], visitor) end
+    i = i + 7 + n
+  elseif name == 'unrow' then  -- visitor, n, then n indexes
+    redis.call('HDEL', key, ARGV[i + 2])
+    local n = tonumber(ARGV[i + 3])
+    for j = i + 4, i + 3 + n do redis.call('ZREM', KEYS[tonumber(ARGV[j])], ARGV[i + 2]) end
+    i = i + 4 + n
+  elseif name == 'xadd' then  -- entry, cap
+    redis.call('XADD', key, 'MAXLEN', '~', ARGV[i + 3], '*', 'command', ARGV[i + 2])
+    i = i + 4
+  elseif name == 'lpush' then  -- cap, n, then n records, oldest first
+    local n = tonumber(ARGV[i + 3])
+    redis.call('LPUSH', key, unpack(ARGV, i + 4, i + 3 + n))
+    redis.call('LTRIM', key, 0, ARGV[i + 2] - 1)
+    i = i + 4 + n
+  elseif name == 'del' then
+    redis.call('DEL', key)
+    i = i + 2
+  else
+    return redis.error_reply('unknown commit operation ' .. name)
   end
-  i = i + WIDTH[name]
 end
 return 1
 """
@@ -109,35 +130,38 @@ class RedisStore:
         self._timer_ops(ops, state.visitor_id, shard, effects)
         for command in effects.commands:
             ops.add("xadd", self.keys.commands(shard), command.to_json(), COMMAND_STREAM_LENGTH)
-        for move in effects.counters:
-            ops.add("hincrby", self.keys.metrics(shard, move.flow, move.day), move.name, move.delta)
-        for flow_id, day in {(move.flow, move.day) for move in effects.counters}:
-            ops.add("sadd", self.keys.metric_days(shard, flow_id), day)
+        for (flow_id, day), moves in _counters(effects).items():
+            days = ops.index(self.keys.metric_days(shard, flow_id))
+            pairs = [item for move in moves.items() for item in move]
+            ops.add("count", self.keys.metrics(shard, flow_id, day), days, day, len(moves), *pairs)
         for flow_id, record in effects.funnel.items():
             if flow_id not in state.funnel:
                 continue  # the visitor was forgotten later in this batch
-            ops.add(
-                "hset",
-                self.keys.funnel(shard, flow_id),
-                state.visitor_id,
-                state.drill_down_json(flow_id),
+            # a record's status only moves on (not engaged, engaged, completed), so the row
+            # can only be leaving the indexes of the statuses before its own
+            status = STATUSES.index(record.status)
+            index, *before = (
+                ops.index(self.keys.funnel_index(shard, flow_id, name))
+                for name in STATUSES[status:]
             )
-            for status in STATUSES:
-                index = self.keys.funnel_index(shard, flow_id, status)
-                if status == record.status:
-                    ops.add("zadd", index, record.last, state.visitor_id)
-                else:
-                    ops.add("zrem", index, state.visitor_id)
+            row = state.drill_down_json(flow_id)
+            funnel = self.keys.funnel(shard, flow_id)
+            ops.add("row", funnel, state.visitor_id, row, index, record.last, len(before), *before)
         for flow_id in effects.forget:
-            ops.add("hdel", self.keys.funnel(shard, flow_id), state.visitor_id)
-            for status in STATUSES:
-                ops.add("zrem", self.keys.funnel_index(shard, flow_id, status), state.visitor_id)
+            indexes = [ops.index(self.keys.funnel_index(shard, flow_id, s)) for s in STATUSES]
+            funnel = self.keys.funnel(shard, flow_id)
+            ops.add("unrow", funnel, state.visitor_id, len(indexes), *indexes)
         if effects.forgotten:
             ops.add("del", self.keys.trace(state.visitor_id))
             return ops.keys, [rev, state.to_json(), *ops.args]
-        for event_id, lines in effects.trace_records():
-            record_json = dumps({"event": event_id, "lines": lines})
-            ops.add("lpush", self.keys.trace(state.visitor_id), record_json, TRACE_RECORDS)
+        records = [
+            dumps({"event": event_id, "lines": lines})
+            for event_id, lines in effects.trace_records()
+        ]
+        if records:
+            ops.add(
+                "lpush", self.keys.trace(state.visitor_id), TRACE_RECORDS, len(records), *records
+            )
         return ops.keys, [rev, state.to_json(), *ops.args]
 
     def _timer_ops(self, ops: _Ops, visitor_id: str, shard: int, effects: Effects) -> None:
@@ -223,6 +247,15 @@ class RedisStore:
             for entries in pipe.execute()
             for _, fields in entries
         ]
+
+
+def _counters(effects: Effects) -> dict[tuple[str, str], dict[str, int]]:
+    """The counter moves summed per (flow, day) and counter."""
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for move in effects.counters:
+        moves = found.setdefault((move.flow, move.day), {})
+        moves[move.name] = moves.get(move.name, 0) + move.delta
+    return found
 
 
 def _all(keys: Keys, shards: Iterable[int] | None) -> Iterable[int]:
