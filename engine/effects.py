@@ -8,6 +8,7 @@ without the state that explains it, and a redelivered event moves nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,17 @@ from engine.state import FunnelRecord, Timer
 MESSAGE_COMMANDS = frozenset({"say", "ask", "promo_card"})
 
 
+_EPOCH = dt.date(1970, 1, 1)
+
+
 def day_of(at: float) -> str:
     """The UTC day of a timestamp, as the funnel's counters are kept: `2026-11-25`."""
-    return dt.datetime.fromtimestamp(at, dt.UTC).date().isoformat()
+    return _day(int(at // 86_400))
+
+
+@functools.lru_cache(maxsize=64)
+def _day(number: int) -> str:  # every event asks; a datetime per event was 3% of its CPU
+    return (_EPOCH + dt.timedelta(days=number)).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,16 +44,8 @@ class Command:
     args: dict[str, Any]
 
     def to_json(self) -> bytes:
-        """The command as JSON, as it goes out on the command stream."""
-        data = {
-            "key": self.key,
-            "kind": self.kind,
-            "visitor_id": self.visitor_id,
-            "conversation_id": self.conversation_id,
-            "flow": self.flow,
-            "args": self.args,
-        }
-        return dumps(data, sort_keys=True)
+        """The command as JSON, as it goes out on the command stream: its fields in order."""
+        return dumps(self)
 
 
 @dataclass(frozen=True, slots=True)
