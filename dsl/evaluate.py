@@ -46,18 +46,18 @@ class _Context(NamedTuple):
     now: float
 
 
+_Run = Callable[[_Context], Any]
+"""An expression or template made into Python: give it the facts, it gives the value."""
+
+
 def evaluate(node: Node, facts: Mapping[str, Any], now: float) -> Any:
     """The value of an expression for the given facts; raises EvaluationError on a clash."""
-    return _eval(node, _Context(facts, now), 1)
+    return _made(node, _make)(_Context(facts, now))
 
 
 def render(template: Template, facts: Mapping[str, Any], now: float) -> str:
     """The template's text with each `{{ expr }}` replaced by its value."""
-    context = _Context(facts, now)
-    return "".join(
-        part if isinstance(part, str) else format_value(_eval(part, context, 1))
-        for part in template.parts
-    )
+    return str(_made(template, _make_template)(_Context(facts, now)))
 
 
 def render_data(value: Any, facts: Mapping[str, Any], now: float) -> Any:
@@ -84,33 +84,77 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def _eval(node: Node, context: _Context, depth: int) -> Any:
+# --- expressions made into closures, once per node
+#
+# Walking the tree for every event was a fifth of the engine's work per event; each node is
+# made into a closure the first time it is evaluated, and a flow's nodes live as long as its
+# version, so that is once per flow version. The closures keep the walk's semantics exactly,
+# errors included: a clash raises when evaluated, not when made, so a short-circuit still
+# skips it.
+
+_MADE: dict[int, tuple[object, _Run]] = {}  # id(node) -> (node, closure): the node is held,
+_MADE_MAX = 100_000  # so its id is never reused while cached; emptied when this many
+
+
+def _made(node: Any, make: Callable[[Any], _Run]) -> _Run:
+    found = _MADE.get(id(node))
+    if found is not None and found[0] is node:
+        return found[1]
+    if len(_MADE) >= _MADE_MAX:  # many reloads' worth: the running flows make theirs again
+        _MADE.clear()
+    run = make(node)
+    _MADE[id(node)] = (node, run)
+    return run
+
+
+def _make_template(template: Template) -> _Run:
+    parts = [part if isinstance(part, str) else _make(part) for part in template.parts]
+    return lambda context: "".join(
+        part if isinstance(part, str) else format_value(part(context)) for part in parts
+    )
+
+
+def _make(node: Node, depth: int = 1) -> _Run:
     if depth > MAX_DEPTH:  # parsed trees are capped already; this guards hand-built ones
-        raise EvaluationError("expression nested too deeply")
+        return _failing("expression nested too deeply")
     match node:
         case Literal():
-            return node.value
+            value = node.value
+            return lambda _: value
         case Path():
-            return _read(node.parts, context.facts)
+            return _make_read(node.parts)
         case ListExpr():
-            return [_eval(item, context, depth + 1) for item in node.items]
+            items = [_make(item, depth + 1) for item in node.items]
+            return lambda context: [item(context) for item in items]
         case Call():
-            return _call(node, context, depth)
+            return _make_call(node, depth)
         case Unary():
-            return _unary(node.op, _eval(node.operand, context, depth + 1))
+            op, operand = node.op, _make(node.operand, depth + 1)
+            return lambda context: _unary(op, operand(context))
         case Binary():
-            return _binary(node, context, depth)
+            return _make_binary(node, depth)
 
 
-def _read(parts: tuple[str, ...], facts: Mapping[str, Any]) -> Any:
+def _failing(message: str) -> _Run:
+    def fail(_: _Context) -> Any:
+        raise EvaluationError(message)
+
+    return fail
+
+
+def _make_read(parts: tuple[str, ...]) -> _Run:
     if field_type(parts) is None:
-        raise EvaluationError(f"flows cannot read '{'.'.join(parts)}'")
-    value: Any = facts
-    for part in parts:
-        if not isinstance(value, Mapping):
-            return None  # a deeper read into a non-mapping variable is simply missing
-        value = value.get(part)
-    return value
+        return _failing(f"flows cannot read '{'.'.join(parts)}'")
+
+    def read(context: _Context) -> Any:
+        value: Any = context.facts
+        for part in parts:
+            if not isinstance(value, Mapping):
+                return None  # a deeper read into a non-mapping variable is simply missing
+            value = value.get(part)
+        return value
+
+    return read
 
 
 # --- functions
@@ -135,14 +179,22 @@ def _length(value: Any) -> int:
 _FUNCTIONS: Mapping[str, Callable[[Any], Any]] = {"lower": _lower, "upper": _upper, "len": _length}
 
 
-def _call(node: Call, context: _Context, depth: int) -> Any:
-    args = [_eval(arg, context, depth + 1) for arg in node.args]
+def _make_call(node: Call, depth: int) -> _Run:
+    args = [_make(arg, depth + 1) for arg in node.args]
     if node.name == "now" and not args:
-        return context.now
+        return lambda context: context.now
     function = _FUNCTIONS.get(node.name)
     if function is None or len(args) != 1:
-        raise EvaluationError(f"cannot call {node.name}() with {len(args)} argument(s)")
-    return function(args[0])
+        message = f"cannot call {node.name}() with {len(args)} argument(s)"
+
+        def refuse(context: _Context) -> Any:
+            for arg in args:  # as a call does: its arguments first
+                arg(context)
+            raise EvaluationError(message)
+
+        return refuse
+    (arg,) = args
+    return lambda context: function(arg(context))
 
 
 # --- operators
@@ -158,18 +210,28 @@ def _unary(op: str, value: Any) -> Any:
     raise EvaluationError(f"'-' needs a number, got {_kind(value)}")
 
 
-def _binary(node: Binary, context: _Context, depth: int) -> Any:
-    left = _eval(node.left, context, depth + 1)
-    if node.op in ("and", "or"):
-        # Short-circuit: the right side is not evaluated once the left decides.
-        if _truth(node.op, left) == (node.op == "or"):
-            return node.op == "or"
-        return _truth(node.op, _eval(node.right, context, depth + 1))
-    right = _eval(node.right, context, depth + 1)
-    apply = _OPERATORS.get(node.op)
+def _make_binary(node: Binary, depth: int) -> _Run:
+    op, left, right = node.op, _make(node.left, depth + 1), _make(node.right, depth + 1)
+    if op in ("and", "or"):
+        decided = op == "or"  # what the left side must be for the right to be skipped
+
+        def logic(context: _Context) -> bool:
+            if _truth(op, left(context)) == decided:
+                return decided
+            return _truth(op, right(context))
+
+        return logic
+    apply = _OPERATORS.get(op)
     if apply is None:  # only a hand-built tree can carry an operator the grammar lacks
-        raise EvaluationError(f"unknown operator '{node.op}'")
-    return apply(node.op, left, right)
+        message = f"unknown operator '{op}'"
+
+        def refuse(context: _Context) -> Any:
+            left(context)
+            right(context)
+            raise EvaluationError(message)
+
+        return refuse
+    return lambda context: apply(op, left(context), right(context))
 
 
 def _truth(op: str, value: Any) -> bool:

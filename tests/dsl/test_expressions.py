@@ -629,6 +629,15 @@ def test_hand_built_unknown_operators_are_evaluation_errors() -> None:
             evaluate(node, FACTS, NOW)
 
 
+def test_a_hand_built_tree_too_deep_fails_only_where_evaluation_reaches_it() -> None:
+    deep: Node = Literal(True)
+    for _ in range(MAX_DEPTH + 1):
+        deep = Unary("not", deep)
+    with pytest.raises(EvaluationError, match="nested too deeply"):
+        evaluate(deep, FACTS, NOW)
+    assert evaluate(Binary("or", Literal(True), deep), FACTS, NOW) is True
+
+
 def test_missing_roots_read_as_null() -> None:
     assert run("contact.email == null", {}) is True
 
