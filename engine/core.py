@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from engine.effects import Effects
 from engine.errors import ConflictError
-from engine.events import Event
+from engine.events import Event, timer_event
 from engine.flows import FlowRegistry
 from engine.kept import KeptStates
 from engine.ports import Clock
@@ -93,20 +93,7 @@ class Engine:
         now = self.clock.now()
         shards = range(self.store.keys.shards) if shards is None else shards
         due = self.store.due_timers(now, max(1, limit // max(1, len(shards))), shards)
-        events = [_timer_event(visitor_id, timer, at, now) for visitor_id, timer, at in due]
+        events = [timer_event(visitor_id, timer, at, now) for visitor_id, timer, at in due]
         if events:
             self.handle_batch(events)
         return len(events)
-
-
-def _timer_event(visitor_id: str, timer: str, due: float, now: float) -> Event:
-    """The event of a timer falling due; the runtime fills in the visitor's last facts."""
-    return Event(
-        id=f"timer:{timer}",
-        type="timer.fired",
-        visitor_id=visitor_id,
-        conversation_id="",
-        at=now,
-        timer=timer,
-        due=due,
-    )

@@ -78,6 +78,30 @@ class Event:
         return dumps(data, sort_keys=True)
 
 
+def timer_event(
+    visitor_id: str,
+    timer: str,
+    due: float,
+    now: float,
+    *,
+    conversation_id: str = "",
+    channel: str = "",
+) -> Event:
+    """The event of a timer falling due. The schedule knows only the visitor, so the engine
+    makes it without a place, and the runtime makes it again in the place of the visitor's
+    last event (a timer carries no facts of its own)."""
+    return Event(
+        id=f"timer:{timer}",
+        type="timer.fired",
+        visitor_id=visitor_id,
+        conversation_id=conversation_id,
+        at=now,
+        channel=channel,
+        timer=timer,
+        due=due,
+    )
+
+
 def parse_event(raw: str | bytes | Mapping[str, Any]) -> Event:
     """An Event from JSON text or a decoded mapping; raises InvalidInput naming the field."""
     data = _decode(raw)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Protocol, cast
 
 import orjson
@@ -21,7 +20,7 @@ from dsl.triggers import KINDS, Seen
 from dsl.triggers.message_received import words
 from engine.context import Context, drop_timer, set_timer
 from engine.effects import MESSAGE_COMMANDS, Effects
-from engine.events import Event, parse_event
+from engine.events import Event, parse_event, timer_event
 from engine.state import FunnelRecord, Run, Timer, TimerKind, VisitorState
 from engine.steps import StepRunner
 
@@ -120,7 +119,14 @@ class _Apply(Context):
         if event.type == "timer.fired":  # a timer carries no facts: use the last event's
             conversation = state.facts.get("conversation", {})
             channel = state.facts.get("contact", {}).get("channel", "")
-            event = replace(event, conversation_id=conversation.get("id", ""), channel=channel)
+            event = timer_event(
+                event.visitor_id,
+                event.timer or "",
+                event.due or event.at,
+                event.at,
+                conversation_id=conversation.get("id", ""),
+                channel=channel,
+            )
         super().__init__(state, event, effects)
         self.flows = flows
         self.steps = StepRunner(self)
