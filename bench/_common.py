@@ -221,7 +221,8 @@ def flow_text(index: int, steps: int, rng: random.Random) -> str:
     ends = (
         "  bye:\n    say: 'Bye {{ contact.display_name }}'\n    end: true\n"
         "  handoff:\n    say: 'Connecting you with a person.'\n"
-        "    do:\n      - hosting: off\n      - assign: {team: support}\n    end: true\n"
+        "    do:\n      - hosting: off\n      - assign: {agent: support@example.com}\n"
+        "    end: true\n"
         "  done:\n    do:\n      - tag: flow-done\n    end: true\n"
     )
     return (
