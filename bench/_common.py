@@ -30,7 +30,6 @@ from engine.store import RedisStore
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, ManualClock's default start
 CHANNELS = ("widget", "messenger", "whatsapp", "widget")
-VERDICT = {True: "met", False: "MISSED"}
 
 
 # -- Redis ---------------------------------------------------------------------------------
