@@ -3,7 +3,7 @@
 Ten generated flows of 50 steps (three start with the conversation, four on the visitor's
 messages, three on silence; checked through `FlowRegistry.load`) run for many visitors:
 default 2,000, about 2 minutes on 2 busy cores; `--visitors 100000` is the target scale
-(`bench/targets.py` runs 300 with the other targets). Every visitor goes through the
+(`bench/targets.py` runs 200 with the other targets). Every visitor goes through the
 same conversation, phase by phase: `conversation.started`; a message (some hit keyword
 triggers, all reply to waiting steps); a click on a button their run shows (payloads read
 from their state, untimed); a second message (answers: emails, phones, numbers, words);
@@ -222,7 +222,7 @@ def events_per_second(rows: Rows) -> float:
 
 def floors(client: redis.Redis) -> tuple[float, float]:
     """(pipelined, one by one) `state_write_floor`s: what bounds batched and unbatched."""
-    return state_write_floor(client), state_write_floor(client, 2_000, pipelined=False)
+    return state_write_floor(client), state_write_floor(client, 1_000, pipelined=False)
 
 
 def throughput_targets(
