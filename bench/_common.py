@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -173,6 +173,49 @@ def state_write_floor(
     rate = events / (time.perf_counter() - started)
     drop_prefix(client, prefix)
     return rate
+
+
+@dataclass(slots=True)
+class Yardstick:
+    """The baseline and both floors, measured together at several points of a run.
+
+    Other work on a small host comes and goes through a run, so each is measured before
+    every part and after, and the medians are used: a ratio and its floor stand on the same
+    moments.
+    """
+
+    count: int = 5_000  # INCRs per baseline loop
+    round_trips: list[float] = field(default_factory=list)
+    pipelined: list[float] = field(default_factory=list)
+    one_by_one: list[float] = field(default_factory=list)
+
+    def measure(self, client: redis.Redis) -> None:
+        """Measure the baseline and both floors once more."""
+        self.round_trips.append(round_trips_per_second(client, self.count))
+        self.pipelined.append(state_write_floor(client, 2_000))
+        self.one_by_one.append(state_write_floor(client, 500, pipelined=False))
+
+    @property
+    def baseline(self) -> float:
+        """Round trips per second, the median."""
+        return statistics.median(self.round_trips)
+
+    def floor(self, *, pipelined: bool = True) -> float:
+        """A floor's events per second, the median."""
+        return statistics.median(self.pipelined if pipelined else self.one_by_one)
+
+    def lines(self) -> list[str]:
+        """What was measured, to print."""
+        rates = ", ".join(f"{rate:,.0f}" for rate in self.round_trips)
+        piped, one = self.floor(), self.floor(pipelined=False)
+        return [
+            f"baseline: redis-py single-command round trips (INCR): {self.baseline:,.0f}/s "
+            f"(median of {rates}: before each part and after)",
+            "floors, no engine work (redis-py doing one HMGET and one state-writing script "
+            f"per event; medians): pipelined {piped:,.0f} events/s = "
+            f"{piped / self.baseline:.2f}x the baseline, one round trip after the other "
+            f"{one:,.0f} = {one / self.baseline:.2f}x",
+        ]
 
 
 # -- targets -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ builds the Machines from the flow for every event instead of unpickling them.
 
 Both handle the same events as Parley's `Engine.handle_batch` (the phases of
 `_common.Workload`: starts, messages, clicks, answers, agent messages; no timers) on the
-same Redis, for `--visitors` visitors (default 300; `bench/targets.py` runs 40 with the
+same Redis, for `--visitors` visitors (default 300; `bench/targets.py` runs 25 with the
 other targets). The ratio is Parley's events/s over the faster naive variant's. Target: at
 least 100x. Its floor: the pipelined `_common.state_write_floor` (one load and one state
 write per event, no engine work) over the faster naive's events/s, the ratio of an engine

@@ -4,8 +4,9 @@ Runs the measuring functions of `engine_throughput.py`, `naive.py` and `timers.p
 small scale, on one Redis, and prints each target once at the end; a missed one also
 prints its floor, the best figure this machine allows whatever the engine does, measured
 in the same run without the engine (see each script's docstring). Ratios are against the
-baseline of this run: redis-py single-command round trips per second, measured before
-each path, after the naive race and after the timers (the median is used).
+baseline of this run: redis-py single-command round trips per second. The baseline and
+the throughput floors are measured together before each path, after the naive race and
+after the timers, and their medians used (`_common.Yardstick`).
 
 Each script also runs alone, with its own options and more detail, and prints its own
 targets the same way; `--visitors 100000` on `engine_throughput.py` and `--timers 1000000`
@@ -15,7 +16,6 @@ on `timers.py` are the target scales. Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from functools import partial
 
@@ -25,10 +25,10 @@ import timers
 from _common import (
     PLACEMENTS,
     Workload,
+    Yardstick,
     host_load,
     place,
     real_redis,
-    round_trips_per_second,
     state_write_floor,
 )
 
@@ -40,9 +40,9 @@ FIRED = 2_000  # of the pending timers, how many fire to tell the fire rate
 def main() -> None:
     """Measure everything, then print the figures and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visitors", type=int, default=200, help="throughput, default 200")
+    parser.add_argument("--visitors", type=int, default=150, help="throughput, default 150")
     parser.add_argument("--batch", type=int, default=100, help="Worker entries per shard read")
-    parser.add_argument("--naive-visitors", type=int, default=40, help="default 40")
+    parser.add_argument("--naive-visitors", type=int, default=25, help="default 25")
     parser.add_argument("--timers", type=int, default=10_000, help="pending, default 10000")
     parser.add_argument("--window", type=float, default=0.5, help="lateness, s; default 0.5")
     parser.add_argument("--placement", choices=PLACEMENTS, default="split")
@@ -61,25 +61,18 @@ def main() -> None:
             f"scale: throughput {args.visitors:,} visitors, naive {args.naive_visitors:,}, "
             f"{args.timers:,} pending timers, lateness {rate:,} timers/s for {args.window:g} s"
         )
+        yardstick = Yardstick(BASELINE_COUNT)
         workload = Workload(args.visitors, args.seed)
-        baselines, results = engine_throughput.run_paths(client, workload, paths, BASELINE_COUNT)
+        results = engine_throughput.run_paths(client, workload, paths, yardstick)
         race = naive.race(client, Workload(args.naive_visitors, args.seed), NAIVE_BATCH)
-        baselines.append(round_trips_per_second(client, BASELINE_COUNT))
+        yardstick.measure(client)
         parley = timers.parley_memory(client, args.timers, FIRED)
+        timer_floor = state_write_floor(client, 2_000, round(parley["state_bytes"]))
         late = timers.lateness(client, rate, args.window)
-        baselines.append(round_trips_per_second(client, BASELINE_COUNT))
-        pipelined, one_by_one = engine_throughput.floors(client)
-        timer_floor = state_write_floor(client, state_bytes=round(parley["state_bytes"]))
+        yardstick.measure(client)
     print(f"at the end: {host_load()}")
-    baseline = statistics.median(baselines)
-    print(
-        f"baseline: redis-py single-command round trips (INCR): {baseline:,.0f}/s "
-        f"(median of {', '.join(f'{b:,.0f}' for b in baselines)})"
-    )
-    print(
-        f"floors, no engine work: pipelined loads and state writes {pipelined:,.0f} events/s, "
-        f"one round trip after the other {one_by_one:,.0f} events/s"
-    )
+    for line in yardstick.lines():
+        print(line)
     unbatched, batched = (engine_throughput.events_per_second(rows) for _, rows in results)
     print(
         f"throughput: unbatched {unbatched:,.0f} events/s, batched {batched:,.0f} events/s "
@@ -91,8 +84,8 @@ def main() -> None:
     )
     timers.print_parley(parley, late, timer_floor)
     targets = [
-        *engine_throughput.throughput_targets(baseline, unbatched, batched, pipelined, one_by_one),
-        naive.naive_target(race, pipelined),
+        *engine_throughput.throughput_targets(yardstick, unbatched, batched),
+        naive.naive_target(race, yardstick.floor()),
         *timers.timer_targets(parley, late, rate, args.window, timer_floor),
     ]
     print(f"targets (run took {time.perf_counter() - began:.0f} s):")
