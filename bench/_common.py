@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +30,6 @@ from engine.store import RedisStore
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, ManualClock's default start
 CHANNELS = ("widget", "messenger", "whatsapp", "widget")
-VERDICT = {True: "met", False: "MISSED"}
 
 
 # -- Redis ---------------------------------------------------------------------------------
@@ -124,7 +123,7 @@ def used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def round_trips_per_second(client: redis.Redis, count: int = 20_000, runs: int = 3) -> float:
+def round_trips_per_second(client: redis.Redis, count: int = 5_000, runs: int = 3) -> float:
     """Baseline: redis-py single-command round trips per second (INCR, one per trip).
 
     The median of `runs` loops of `count` commands on a key of its own.
@@ -138,6 +137,125 @@ def round_trips_per_second(client: redis.Redis, count: int = 20_000, runs: int =
         rates.append(count / (time.perf_counter() - started))
     client.delete(key)
     return statistics.median(rates)
+
+
+def state_write_floor(
+    client: redis.Redis, events: int = 6_400, state_bytes: int = 3_000, *, pipelined: bool = True
+) -> float:
+    """Events/s of one load and one commit per event with no engine work at all.
+
+    One HMGET per visitor, then one script per visitor that only writes a state of
+    `state_bytes` (the throughput workload's are ~3 KB): what redis-py and Redis
+    themselves cost. Pipelined (all the loads, then all the commits), it bounds a batched
+    engine, which does both and more per event. Not pipelined, each command waits for its
+    reply as `Engine.handle` waits for its load and its commit: it bounds an unbatched one.
+    """
+    prefix = run_prefix("floor")
+    script = client.register_script(
+        "redis.call('HSET', KEYS[1], 'rev', ARGV[1], 'state', ARGV[2]) return 1"
+    )
+    state = b"x" * state_bytes
+    keys = [f"{prefix}:{{p{n % 64}}}:visitor:v{n}" for n in range(events)]
+    started = time.perf_counter()
+    if pipelined:
+        loads = client.pipeline(transaction=False)
+        for key in keys:
+            loads.hmget(key, "rev", "state")
+        loads.execute()
+        commits = client.pipeline(transaction=False)
+        for key in keys:
+            script(keys=[key], args=[1, state], client=commits)
+        commits.execute()
+    else:  # each event's load, then its commit, as Engine.handle does
+        for key in keys:
+            client.hmget(key, "rev", "state")
+            script(keys=[key], args=[1, state])
+    rate = events / (time.perf_counter() - started)
+    drop_prefix(client, prefix)
+    return rate
+
+
+@dataclass(slots=True)
+class Yardstick:
+    """The baseline and both floors, measured together at several points of a run.
+
+    Other work on a small host comes and goes through a run, so each is measured before
+    every part and after, and the medians are used: a ratio and its floor stand on the same
+    moments.
+    """
+
+    count: int = 5_000  # INCRs per baseline loop
+    round_trips: list[float] = field(default_factory=list)
+    pipelined: list[float] = field(default_factory=list)
+    one_by_one: list[float] = field(default_factory=list)
+
+    def measure(self, client: redis.Redis) -> None:
+        """Measure the baseline and both floors once more."""
+        self.round_trips.append(round_trips_per_second(client, self.count))
+        self.pipelined.append(state_write_floor(client, 2_000))
+        self.one_by_one.append(state_write_floor(client, 500, pipelined=False))
+
+    @property
+    def baseline(self) -> float:
+        """Round trips per second, the median."""
+        return statistics.median(self.round_trips)
+
+    def floor(self, *, pipelined: bool = True) -> float:
+        """A floor's events per second, the median."""
+        return statistics.median(self.pipelined if pipelined else self.one_by_one)
+
+    def lines(self) -> list[str]:
+        """What was measured, to print."""
+        rates = ", ".join(f"{rate:,.0f}" for rate in self.round_trips)
+        piped, one = self.floor(), self.floor(pipelined=False)
+        return [
+            f"baseline: redis-py single-command round trips (INCR): {self.baseline:,.0f}/s "
+            f"(median of {rates}: before each part and after)",
+            "floors, no engine work (redis-py doing one HMGET and one state-writing script "
+            f"per event; medians): pipelined {piped:,.0f} events/s = "
+            f"{piped / self.baseline:.2f}x the baseline, one round trip after the other "
+            f"{one:,.0f} = {one / self.baseline:.2f}x",
+        ]
+
+
+# -- targets -----------------------------------------------------------------------------------
+
+UNITS: dict[str, Callable[[float], str]] = {
+    "x": lambda value: f"{value:.2f}x",
+    "/s": lambda value: f"{value:,.0f}/s",
+    "s": lambda value: f"{value:.2f} s",
+    "bytes": lambda value: f"{value:.1f} bytes",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A speed target: the figure measured, its goal, and the floor this machine sets.
+
+    The floor is the best figure this machine allows whatever the engine does, measured
+    without the engine in the same run (e.g. Redis and redis-py doing only the engine's
+    loads and writes). It is printed beside a miss, so a reader sees whether the goal is
+    in reach here at all.
+    """
+
+    name: str  # says the goal, e.g. "batched >= 2x round trips"
+    value: float
+    goal: float
+    floor: float
+    unit: str  # a key of UNITS
+    most: bool = False  # the goal is a most (bytes, lateness), not a least
+
+    def reaches(self, value: float) -> bool:
+        """Whether `value` meets the goal."""
+        return value <= self.goal if self.most else value >= self.goal
+
+    def line(self) -> str:
+        """`target NAME: VALUE MET`, or `... MISSED (floor F)`, said out of reach if it is."""
+        show = UNITS[self.unit]
+        if self.reaches(self.value):
+            return f"target {self.name}: {show(self.value)} MET"
+        reach = "" if self.reaches(self.floor) else ": out of reach here"
+        return f"target {self.name}: {show(self.value)} MISSED (floor {show(self.floor)}{reach})"
 
 
 # -- flows -----------------------------------------------------------------------------------
@@ -221,7 +339,8 @@ def flow_text(index: int, steps: int, rng: random.Random) -> str:
     ends = (
         "  bye:\n    say: 'Bye {{ contact.display_name }}'\n    end: true\n"
         "  handoff:\n    say: 'Connecting you with a person.'\n"
-        "    do:\n      - hosting: off\n      - tag: support\n    end: true\n"
+        "    do:\n      - hosting: off\n      - assign: {agent: support@example.com}\n"
+        "    end: true\n"
         "  done:\n    do:\n      - tag: flow-done\n    end: true\n"
     )
     return (

@@ -2,26 +2,36 @@
 
 Memory. `--timers` visitors (default 100,000; `--timers 1000000` for the target scale) each
 get one pending `silence:` timer: an agent's `message.sent` for a `visitor_timeout` flow,
-applied through `Engine.handle_batch`. Reported: the schedule's bytes per timer (MEMORY
-USAGE, all elements, of every schedule key: each shard's list of minutes and its one
-sorted set per minute, which hold nothing else), how Redis encodes them, the server's
-`zset-max-listpack-entries` that decides it (the embedded server's, as a deployment
-without REDIS_URL runs it; with REDIS_URL, that server's), and the total bytes per visitor
-(INFO used_memory after minus before, over the count: the schedule plus the visitor state
-hash, which keeps its own copy of the timer). Target: at most 60 bytes per pending timer
-in the schedule.
+applied through `Engine.handle_batch`. The timers fall due at the target scale's density,
+1,000,000 over 10 minutes (so 100,000 fall due within one minute), which keeps the
+schedule's sorted sets about as full as at that scale. Reported: the schedule's bytes per
+timer (MEMORY USAGE, all elements, of every schedule key: each shard's list of minutes and
+its one sorted set per minute, which hold nothing else), how Redis encodes them, the
+server's `zset-max-listpack-entries` that decides it (the embedded server's, as a
+deployment without REDIS_URL runs it; with REDIS_URL, that server's), and the total bytes
+per visitor (INFO used_memory after minus before, over the count: the schedule plus the
+visitor state hash, which keeps its own copy of the timer). Target: at most 35 bytes per
+pending timer in the schedule. Its floor: the same entries packed into one sorted set as
+full as the server keeps compact (no key overheads).
 
 Fire rate. A ManualClock moves past every due time, then `Engine.fire_due_timers` runs
 until nothing is due: timers per second for one process. Each fire starts the flow (a
-message with buttons, funnel counters, a step timeout), as in production.
+message with buttons, funnel counters, a step timeout), as in production. Target: at
+least 10,000/s. Its floor: `_common.state_write_floor` with states of these visitors'
+size (one load and one state write per timer, pipelined, no engine work).
 
 Lateness. With a ManualClock lateness means nothing, so this part uses the wall clock
-(`SystemClock`): `--late-timers` timers fall due evenly over `--window` seconds of real
-time, a `Worker.run` loop runs in a thread through the window, and each timer's lateness
-is when its flow's first command reached the outbox minus when the timer was due. The
-outbox is a Redis stream and each entry id starts with the server's clock in milliseconds
-at the XADD, which the commit's Lua script runs; so lateness covers picking the timer up,
-applying it and committing, at 1 ms resolution, on a server on this host (same clock).
+(`SystemClock`): timers fall due at `--late-rate` a second (default 10,000, the fire
+target's rate) for `--window` seconds of real time, a `Worker.run` loop runs in a thread
+until every one has fired (or 10 s after the last was due), and each timer's lateness is
+when its flow's first command reached the outbox minus when the timer was due; one not
+fired by then counts as late as the stop. The outbox is a Redis stream and each entry id
+starts with the server's clock in milliseconds at the XADD, which the commit's Lua script
+runs; so lateness covers picking the timer up, applying it and committing, at 1 ms
+resolution, on a server on this host (same clock). When the fire rate is below the rate
+they fall due, the backlog grows through the window, and so does the lateness: a longer
+window reads later. Target: p99 at most 1 s. Its floor: the p99 lateness that the backlog
+alone would cause if timers fired at the fire-rate floor.
 
 APScheduler. The same number of jobs (`--apscheduler-jobs` to change) goes through
 APScheduler 3.x's `RedisJobStore` on the same server: `add_job` with a `date` trigger
@@ -40,13 +50,13 @@ import time
 from collections import Counter
 from dataclasses import asdict
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import redis
 from _common import (
     PLACEMENTS,
     T0,
-    VERDICT,
+    Target,
     drop_prefix,
     event,
     host_load,
@@ -55,6 +65,7 @@ from _common import (
     place,
     real_redis,
     run_prefix,
+    state_write_floor,
     used_memory,
     visitor,
 )
@@ -88,7 +99,9 @@ steps:
     end: true
 """
 CHUNK = 5_000  # events per handle_batch call while scheduling
-TARGET_BYTES = 60
+DENSITY = 1_000_000 / 600  # timers falling due per second at the target scale
+FIRE_RATE = 10_000  # timers/s: the fire target, and the rate lateness is measured at
+PATIENCE = 10.0  # seconds past the last due time that the lateness run waits for fires
 
 
 def silence_fired(visitor_id: str, flow_id: str) -> None:
@@ -136,67 +149,96 @@ def schedule(engine: Engine, count: int, due_base: float, spread: float) -> floa
     return spent
 
 
-def parley_memory(client: redis.Redis, count: int) -> dict[str, Any]:
-    """Schedule `count` timers; the schedule's and the total memory, and the fire rate."""
+def parley_memory(client: redis.Redis, count: int, fire: int | None = None) -> dict[str, Any]:
+    """Schedule `count` timers at the target scale's density; memory, then the fire rate
+    of `fire` of them (default all: once all are due, any share of them tells the rate)."""
     prefix = run_prefix("timers")
     clock = ManualClock(T0)
     engine = make_engine(client, prefix, [FLOW], clock)
-    keys = engine.store.keys
+    spread = count / DENSITY
     try:
         before = used_memory(client)
-        seconds = schedule(engine, count, T0 + SILENCE, 600.0)
-        total = used_memory(client) - before
-        pending = engine.store.pending_timers()
-        schedule_keys = [as_text(key) for key in client.scan_iter(f"{prefix}:*:timer*", 10_000)]
-        schedule_bytes = memory_usage(client, schedule_keys)
-        encodings = _encodings(client, schedule_keys)
-        sample = [keys.visitor(visitor(n).id) for n in range(0, count, max(1, count // 1000))]
-        state_bytes = memory_usage(client, sample) / len(sample)
-        state, _ = engine.store.load(visitor(0).id)
-        timer_json = sum(len(json.dumps(asdict(t))) for t in state.timers.values())
-        clock.advance(SILENCE + 600.0)
-        fired = 0
+        seconds = schedule(engine, count, T0 + SILENCE, spread)
+        found = _schedule_memory(engine, prefix, count)
+        found["total_bytes"] = (used_memory(client) - before) / count
+        clock.advance(SILENCE + spread)
+        fired, fire = 0, count if fire is None else fire
         began = time.perf_counter()
-        while done := engine.fire_due_timers():
+        while fired < fire and (done := engine.fire_due_timers(min(2_000, fire - fired))):
             fired += done
         fire_seconds = time.perf_counter() - began
     finally:
         drop_prefix(client, prefix)
     return {
-        "pending": pending,
+        **found,
+        "spread": spread,
         "schedule_rate": count / seconds,
-        "schedule_bytes": schedule_bytes / pending,
-        "schedule_keys": len(schedule_keys),
-        "encodings": encodings,
-        "total_bytes": total / count,
-        "state_bytes": state_bytes,
-        "timer_json": timer_json,
         "fired": fired,
         "fire_rate": fired / fire_seconds,
     }
 
 
-def lateness(client: redis.Redis, count: int, window: float) -> dict[str, float]:
-    """Timers due over `window` real seconds, fired by a Worker loop; their lateness."""
+def _schedule_memory(engine: Engine, prefix: str, count: int) -> dict[str, Any]:
+    """What the pending schedule and the visitors' states take (before any fires)."""
+    client, keys = engine.store.redis, engine.store.keys
+    pending = engine.store.pending_timers()
+    schedule_keys = [as_text(key) for key in client.scan_iter(f"{prefix}:*:timer*", 10_000)]
+    sample = [keys.visitor(visitor(n).id) for n in range(0, count, max(1, count // 1000))]
+    state, _ = engine.store.load(visitor(0).id)
+    minute_sets = [key for key in schedule_keys if ":timers:" in key]
+    return {
+        "pending": pending,
+        "schedule_bytes": memory_usage(client, schedule_keys) / pending,
+        "packed_bytes": _packed_bytes(client, prefix, minute_sets),
+        "schedule_keys": len(schedule_keys),
+        "encodings": _encodings(client, schedule_keys),
+        "state_bytes": memory_usage(client, sample) / len(sample),
+        "timer_json": sum(len(json.dumps(asdict(t))) for t in state.timers.values()),
+    }
+
+
+def _packed_bytes(client: redis.Redis, prefix: str, sets: list[str]) -> float:
+    """Bytes per entry of the schedule's own entries in one sorted set as full as the server
+    keeps compact: what the entries take with no key overheads (the memory floor)."""
+    limit = client.config_get("zset-max-listpack-entries").get("zset-max-listpack-entries")
+    room = int(limit or 128)
+    entries: dict[bytes, float] = {}
+    for key in sets:
+        found = client.zrange(key, 0, room - len(entries) - 1, withscores=True)
+        entries.update(cast("list[tuple[bytes, float]]", found))
+        if len(entries) >= room:
+            break
+    packed = f"{prefix}:packed"
+    client.zadd(packed, entries)
+    return memory_usage(client, [packed]) / len(entries)
+
+
+def lateness(client: redis.Redis, rate: float, window: float) -> dict[str, float]:
+    """Timers due at `rate` a second for `window` real seconds, fired by `Worker.run` in a
+    thread until all have (or PATIENCE after the last was due); their lateness."""
     prefix = run_prefix("late")
     engine = make_engine(client, prefix, [FLOW], SystemClock())
-    keys = engine.store.keys
+    count = round(rate * window)
     try:
-        worker = Worker(engine, "late")
-        due_base = time.time() + 2.0 + count / 2_000  # after scheduling ends
+        due_base = time.time() + 1.0 + count / 3_000  # after scheduling ends
         schedule(engine, count, due_base, window)
         ready = time.time()
         stop = threading.Event()
-        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        thread = threading.Thread(target=Worker(engine, "late").run, args=(stop,), daemon=True)
         thread.start()
-        time.sleep(max(0.0, due_base + window + 2.0 - time.time()))
+        while (due := engine.store.next_due()) is not None and due <= due_base + window:
+            if time.time() > due_base + window + PATIENCE:
+                break
+            time.sleep(0.2)
         stop.set()
         thread.join()
-        late = _lateness(client, keys, count, due_base, window)
+        stopped = time.time()
+        late, unfired = _lateness(client, engine.store.keys, count, due_base, window, stopped)
     finally:
         drop_prefix(client, prefix)
     return {
-        "fired": len(late),
+        "count": count,
+        "unfired": unfired,
         "early_start": due_base - ready,
         "p50": percentile(late, 0.50),
         "p99": percentile(late, 0.99),
@@ -204,10 +246,17 @@ def lateness(client: redis.Redis, count: int, window: float) -> dict[str, float]
     }
 
 
+def backlog_lateness(fire_rate: float, rate: float, window: float) -> float:
+    """The p99 lateness that the backlog alone causes when timers fall due at `rate` a
+    second for `window` seconds and fire at `fire_rate`: none if it keeps up."""
+    return max(0.0, 0.99 * window * (rate / fire_rate - 1))
+
+
 def _lateness(
-    client: redis.Redis, keys: Keys, count: int, due_base: float, window: float
-) -> list[float]:
-    """Per fired timer: the first outbox entry of its visitor's timer event, minus its due."""
+    client: redis.Redis, keys: Keys, count: int, due_base: float, window: float, stopped: float
+) -> tuple[list[float], int]:
+    """Per timer: the first outbox entry of its visitor's timer event, minus its due (one
+    not fired: `stopped` minus its due); and how many did not fire."""
     pipe = client.pipeline(transaction=False)
     for shard in range(keys.shards):
         pipe.xrange(keys.commands(shard))
@@ -219,12 +268,9 @@ def _lateness(
                 continue
             at = int(as_text(entry_id).partition("-")[0]) / 1000
             first[command["visitor_id"]] = min(at, first.get(command["visitor_id"], at))
-    late = []
-    for number in range(count):
-        found = first.get(visitor(number).id)
-        if found is not None:
-            late.append(found - (due_base + window * number / count))
-    return late
+    dues = {visitor(number).id: due_base + window * number / count for number in range(count)}
+    late = [first.get(visitor_id, stopped) - due for visitor_id, due in dues.items()]
+    return late, len(dues.keys() - first.keys())
 
 
 def apscheduler_memory(client: redis.Redis, count: int) -> dict[str, Any] | None:
@@ -272,13 +318,38 @@ def apscheduler_memory(client: redis.Redis, count: int) -> dict[str, Any] | None
     }
 
 
+def timer_targets(
+    parley: dict[str, Any], late: dict[str, float], rate: float, window: float, floor: float
+) -> list[Target]:
+    """The timer targets; `floor` is the fire-rate floor (timers/s)."""
+    return [
+        Target("timers fired >= 10,000/s", parley["fire_rate"], FIRE_RATE, floor, "/s"),
+        Target(
+            f"timer lateness p99 <= 1 s, {rate:,.0f}/s due for {window:g} s",
+            late["p99"],
+            1.0,
+            backlog_lateness(floor, rate, window),
+            "s",
+            most=True,
+        ),
+        Target(
+            f"memory <= 35 bytes per pending timer, {parley['pending']:,} pending",
+            parley["schedule_bytes"],
+            35,
+            parley["packed_bytes"],
+            "bytes",
+            most=True,
+        ),
+    ]
+
+
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timers", type=int, default=100_000, help="default 100000")
     parser.add_argument("--apscheduler-jobs", type=int, help="default: as many as --timers")
-    parser.add_argument("--late-timers", type=int, default=5_000, help="default 5000")
-    parser.add_argument("--window", type=float, default=10.0, help="seconds, default 10")
+    parser.add_argument("--late-rate", type=float, default=FIRE_RATE, help="default 10000/s")
+    parser.add_argument("--window", type=float, default=2.0, help="seconds, default 2")
     parser.add_argument("--placement", choices=PLACEMENTS, default="split")
     args = parser.parse_args()
     jobs = args.apscheduler_jobs or args.timers
@@ -286,24 +357,37 @@ def main() -> None:
         client = server.client
         print(f"server: {server.name}; {place(server, args.placement)}; {host_load()}")
         print(
-            f"scale: {args.timers:,} pending timers; lateness: {args.late_timers:,} timers "
-            f"over {args.window:g} s; APScheduler: {jobs:,} jobs"
+            f"scale: {args.timers:,} pending timers; lateness: {args.late_rate:,.0f} timers/s "
+            f"due for {args.window:g} s; APScheduler: {jobs:,} jobs"
         )
         limit = zset_limit(client)
         parley = parley_memory(client, args.timers)
-        late = lateness(client, args.late_timers, args.window)
+        late = lateness(client, args.late_rate, args.window)
+        floor = state_write_floor(client, state_bytes=round(parley["state_bytes"]))
         aps = apscheduler_memory(client, jobs)
     print(f"at the end: {host_load()}")
-    met = VERDICT[parley["schedule_bytes"] <= TARGET_BYTES]
+    print_parley(parley, late, floor, limit)
+    if aps is None:
+        print("apscheduler: not installed (pip install 'apscheduler>=3.11,<4'); skipped")
+    else:
+        print_apscheduler(aps, parley)
+    for target in timer_targets(parley, late, args.late_rate, args.window, floor):
+        print(target.line())
+
+
+def print_parley(
+    parley: dict[str, Any], late: dict[str, float], floor: float, limit: str = ""
+) -> None:
+    """Parley's timer figures."""
     print(
         f"parley: {parley['pending']:,.0f} timers scheduled at {parley['schedule_rate']:,.0f}/s "
-        "(message.sent through Engine.handle_batch)"
+        f"(message.sent through Engine.handle_batch), due over {parley['spread']:.0f} s"
     )
     print(
         f"  schedule ({parley['schedule_keys']:,} sorted sets: per shard, its minutes and "
-        f"one set per minute): {parley['schedule_bytes']:.1f} bytes/timer "
-        f"(target <= {TARGET_BYTES}: {met}); encodings: {parley['encodings']}; "
-        f"server config: {limit}"
+        f"one set per minute): {parley['schedule_bytes']:.1f} bytes/timer; the same entries "
+        f"in one full listpack {parley['packed_bytes']:.1f}; encodings: {parley['encodings']}"
+        + (f"; server config: {limit}" if limit else "")
     )
     print(
         f"  total (INFO used_memory delta): {parley['total_bytes']:.0f} bytes/visitor; "
@@ -312,18 +396,20 @@ def main() -> None:
     )
     print(
         f"  fire rate, one process (Engine.fire_due_timers): {parley['fire_rate']:,.0f} "
-        f"timers/s ({parley['fired']:,.0f} fired)"
+        f"timers/s ({parley['fired']:,.0f} fired); floor: redis-py pipelines of one HMGET "
+        f"and one write of a state this size per timer, no engine work: {floor:,.0f}/s"
     )
     print(
-        f"  lateness, wall clock, Worker.run (idle wait 0.1 s): {late['fired']:,.0f} of "
-        f"{args.late_timers:,} fired; p50 {late['p50'] * 1000:.0f} ms, "
+        f"  lateness, wall clock, Worker.run (idle wait 0.1 s): {late['count']:,.0f} timers, "
+        f"{late['unfired']:,.0f} not fired in time; p50 {late['p50'] * 1000:.0f} ms, "
         f"p99 {late['p99'] * 1000:.0f} ms, max {late['max'] * 1000:.0f} ms"
     )
     if late["early_start"] < 0:
         print("  (scheduling ended after the first timers were due: early ones read late)")
-    if aps is None:
-        print("apscheduler: not installed (pip install 'apscheduler>=3.11,<4'); skipped")
-        return
+
+
+def print_apscheduler(aps: dict[str, Any], parley: dict[str, Any]) -> None:
+    """APScheduler's figures, and Parley's over them."""
     print(
         f"apscheduler {aps['version']} RedisJobStore: {aps['pending']:,.0f} pending jobs "
         f"added at {aps['add_rate']:,.0f}/s"
