@@ -12,7 +12,8 @@ and every due timer fires (silence clocks and `wait` steps).
 
 Paths, each on fresh keys of the same server:
 
-- unbatched: `Engine.handle` per event (one load and one commit round trip each); timers
+- unbatched: `Engine.handle` per event (a commit round trip each, and a load for a state
+  not kept); timers
   are read with `RedisStore.due_timers` and each fires through `Engine.handle`;
 - batched: each phase's events are published with `EventStream.publish` on a pipeline
   (not timed), then one `Worker` drains the streams with `Worker.poll` (XREADGROUP of
@@ -27,9 +28,9 @@ unbatched at least 0.5x. Figures are printed, never asserted.
 
 Why a target is missed is printed too: per path, the CPU per event of this process and of
 redis-server (INFO cpu) inside the timed parts; and the floors (`_common.state_write_floor`):
-the events/s of redis-py doing one load and one state-writing script per event with no
-engine work, pipelined for the batched path, one round trip after the other for the
-unbatched one (which waits for two round trips per event, so about 0.5x is its ceiling).
+the events/s of one state-writing script per event with no engine work, pipelined for the
+batched path, one round trip after the other for the unbatched one (which waits for its
+commit's round trip, so about 1x is its ceiling).
 The baseline and the floors are measured together before each path and after, and their
 medians used (`_common.Yardstick`).
 """

@@ -18,7 +18,7 @@ Fire rate. A ManualClock moves past every due time, then `Engine.fire_due_timers
 until nothing is due: timers per second for one process. Each fire starts the flow (a
 message with buttons, funnel counters, a step timeout), as in production. Target: at
 least 10,000/s. Its floor: `_common.state_write_floor` with states of these visitors'
-size (one load and one state write per timer, pipelined, no engine work).
+size (one state write per timer, pipelined, no engine work).
 
 Lateness. With a ManualClock lateness means nothing, so this part uses the wall clock
 (`SystemClock`): timers fall due at `--late-rate` a second (default 10,000, the fire
@@ -54,6 +54,7 @@ from typing import Any, cast
 
 import redis
 from _common import (
+    FLOOR,
     PLACEMENTS,
     T0,
     Target,
@@ -396,8 +397,8 @@ def print_parley(
     )
     print(
         f"  fire rate, one process (Engine.fire_due_timers): {parley['fire_rate']:,.0f} "
-        f"timers/s ({parley['fired']:,.0f} fired); floor: redis-py pipelines of one HMGET "
-        f"and one write of a state this size per timer, no engine work: {floor:,.0f}/s"
+        f"timers/s ({parley['fired']:,.0f} fired); floor, pipelined, states of this size, "
+        f"{FLOOR}: {floor:,.0f}/s"
     )
     print(
         f"  lateness, wall clock, Worker.run (idle wait 0.1 s): {late['count']:,.0f} timers, "

@@ -32,6 +32,7 @@ class Wire:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._cluster = isinstance(client, redis.RedisCluster)
+        self._loaded: set[str] = set()  # scripts given to the server by this process
 
     def call_many(self, commands: Sequence[Command]) -> list[Any]:
         """Every command's reply, in order; an error reply is a `ResponseError` in the list."""
@@ -59,6 +60,9 @@ class Wire:
         """`script` once per (keys, args), by EVALSHA; a server that does not know the script
         yet (it restarted, or a Cluster node was promoted) is given it and those calls are
         sent again, which is safe since a call refused with NOSCRIPT did nothing."""
+        if script.sha not in self._loaded:  # else a first batch would all come back NOSCRIPT
+            self.client.script_load(script.script)
+            self._loaded.add(script.sha)
         commands = [(b"EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
         replies = self.call_many(commands)
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
