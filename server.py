@@ -19,6 +19,7 @@ from chat.secrets import Keyring, keys_from
 from chat.signin import issue_password_link
 from engine.core import Engine
 from engine.flows import FlowRegistry
+from engine.kept import KeptStates
 from engine.keys import Keys
 from engine.metrics import Metrics
 from engine.ports import Clock, SystemClock
@@ -137,7 +138,8 @@ def build_services(
     keys = Keys(shards=settings.shards)
     registry = FlowRegistry(client, keys, clock=clock.now)
     registry.start([settings.flows_dir], publish=publish_flows)
-    engine = Engine(RedisStore(client, keys), registry, clock)
+    kept = KeptStates(settings.kept_states)
+    engine = Engine(RedisStore(client, keys), registry, clock, kept=kept)
     sessions = session_factory(make_engine(url))
     changes = ChangeFeed(client)
     changes.watch(sessions)  # every process that writes announces it to the live pages

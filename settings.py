@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 
 from channels.email import SmtpSettings
 from channels.messenger.settings import MessengerSettings
+from engine.kept import KEPT_STATES
 from engine.keys import DEFAULT_SHARDS
 from logs import FORMATS, LEVELS
 
@@ -46,6 +47,7 @@ class Settings:
     data_dir: Path = Path("var")
     flows_dir: Path = Path("flows")
     shards: int = DEFAULT_SHARDS
+    kept_states: int = KEPT_STATES  # visitor states each process keeps in memory (0: none)
     owner_email: str = "owner@example.com"  # the first start creates this owner
     smtp: SmtpSettings | None = None  # unset: no email goes out
     email_templates: Path = Path("emails")
@@ -69,6 +71,7 @@ class Settings:
             data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
             shards=_whole(env, "PARLEY_SHARDS", DEFAULT_SHARDS),
+            kept_states=_whole(env, "PARLEY_KEPT_STATES", KEPT_STATES, minimum=0),
             owner_email=env.get("PARLEY_OWNER_EMAIL", "owner@example.com"),
             smtp=_smtp(env),
             email_templates=Path(env.get("PARLEY_EMAIL_TEMPLATES", "emails")),

@@ -40,7 +40,7 @@ FIRED = 2_000  # of the pending timers, how many fire to tell the fire rate
 def main() -> None:
     """Measure everything, then print the figures and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visitors", type=int, default=150, help="throughput, default 150")
+    parser.add_argument("--visitors", type=int, default=1_000, help="throughput, default 1000")
     parser.add_argument("--batch", type=int, default=100, help="Worker entries per shard read")
     parser.add_argument("--naive-visitors", type=int, default=25, help="default 25")
     parser.add_argument("--timers", type=int, default=10_000, help="pending, default 10000")

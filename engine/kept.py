@@ -23,13 +23,13 @@ from collections.abc import Callable, Collection
 
 from engine.state import VisitorState
 
-DEFAULT_SIZE = 10_000
+KEPT_STATES = 10_000  # by default (PARLEY_KEPT_STATES)
 
 
 class KeptStates:
     """Visitor id -> (state, revision) of the latest commits, least recently used first."""
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = KEPT_STATES) -> None:
         self.size = size
         self._states: OrderedDict[str, tuple[VisitorState, int]] = OrderedDict()
 

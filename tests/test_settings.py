@@ -44,11 +44,16 @@ def test_smtp_settings_are_read_with_their_port_by_security() -> None:
         ({"PARLEY_RATE_WIDGET_START": "lots"}, "PARLEY_RATE_WIDGET_START"),
         ({"PARLEY_PROXIES": "one"}, "PARLEY_PROXIES"),
         ({"PARLEY_MAX_BODY_BYTES": "0"}, "PARLEY_MAX_BODY_BYTES"),
+        ({"PARLEY_KEPT_STATES": "-1"}, "PARLEY_KEPT_STATES"),
     ],
 )
 def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env(env)
+
+
+def test_processes_may_keep_no_visitor_states_in_memory() -> None:
+    assert Settings.from_env({"PARLEY_KEPT_STATES": "0"}).kept_states == 0
 
 
 def test_log_settings_are_read_in_any_case() -> None:
