@@ -41,17 +41,24 @@ class Engine:
 
         A commit that lost the race for the visitor's state is tried again on the new
         state, after a short random pause that grows with each loss, so writers that keep
-        colliding spread out instead of colliding again."""
+        colliding spread out instead of colliding again.
+
+        A kept state that has the event already is not taken at its word: Redis may have
+        lost that commit (restarted without its last second, a replica promoted before it
+        had it), so the event is looked at again on the state Redis has."""
+        kept = self.kept.take(event.visitor_id)
         for attempt in range(MAX_ATTEMPTS):
-            state, rev = self.kept.take(event.visitor_id) or self.store.load(event.visitor_id)
+            state, rev = kept or self.store.load(event.visitor_id)
             effects = self.runtime.apply(state, event)
-            if effects is None:
+            if effects is None and kept is None:
                 self.kept.keep(state, rev)
                 return None
-            if self.store.commit(state, rev, effects):
+            if effects is not None and self.store.commit(state, rev, effects):
                 self.kept.keep(state, rev + 1)
                 return effects
-            time.sleep(random.uniform(0, RETRY_PAUSE * (attempt + 1)))
+            if kept is None:  # lost a race with another writer
+                time.sleep(random.uniform(0, RETRY_PAUSE * (attempt + 1)))
+            kept = None
         raise ConflictError(event.visitor_id)
 
     def handle_batch(self, events: Sequence[Event]) -> None:
@@ -59,7 +66,9 @@ class Engine:
         and one to commit.
 
         Events of the same visitor are applied in order within the batch; a commit that
-        loses a race is retried one event at a time.
+        loses a race is retried one event at a time. A visitor whose events were all
+        applied before is committed all the same: the revision check is what tells whether
+        Redis still has the kept state that says so (see `handle`).
         """
         by_visitor: dict[str, list[Event]] = {}
         for event in events:

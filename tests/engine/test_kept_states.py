@@ -31,6 +31,17 @@ def test_a_state_written_meanwhile_by_another_process_is_loaded_again_not_overwr
     assert seen(first) == ["m1", "m2", "m3", "m4"]
 
 
+def test_an_event_redelivered_after_redis_lost_its_commit_is_applied_again(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    engine = make_engine(redis_client, tmp_path)
+    for apply in (engine.handle, lambda event: engine.handle_batch([event])):
+        engine.handle(message(1))  # kept, with m1 among its applied events
+        redis_client.delete(engine.store.keys.visitor("v1"))  # Redis lost that commit
+        apply(message(1))  # the stream delivers m1 again: its ack was lost too
+        assert seen(engine) == ["m1"]
+
+
 def test_the_next_event_of_a_kept_visitor_is_applied_without_loading(
     redis_client: redis.Redis, tmp_path: Path
 ) -> None:
