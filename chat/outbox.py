@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.db import setup_lock
@@ -73,8 +74,18 @@ class EventOutbox:
             log.warning("events left in the outbox for the workers: %s", err)
         finally:
             if published:
-                with self.sessions.begin() as session:
-                    session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(published)))
+                self._forget(published)
+
+    def _forget(self, published: list[int]) -> None:
+        """Take published events off the outbox. The request's work is committed by now:
+        a database gone away meanwhile must not answer it as failed (the client would send
+        it again, and it would be stored twice); the relay publishes those events once more
+        later, and the engine knows them by id."""
+        try:
+            with self.sessions.begin() as session:
+                session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(published)))
+        except OperationalError as err:
+            log.warning("published events left in the outbox, to be relayed again: %s", err)
 
     def run_once(self, limit: int = 500) -> int:
         """Publish events that their request left behind; how many."""

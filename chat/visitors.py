@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chat.conversations import open_conversation, record_message
+from chat.conversations import Recorded, open_conversation, record_message
 from chat.errors import Conflict, NotFound
-from chat.models import ChannelIdentity, Contact, Conversation, Message, Workspace
+from chat.models import ChannelIdentity, Contact, Conversation, Workspace
 from chat.news import tell
 from engine.events import EventType
 
@@ -32,13 +32,30 @@ def start(
     return conversation, token, started
 
 
-def write(session: Session, token: str, conversation_id: int, text: str, at: datetime) -> Message:
-    """The visitor writes `text` in their ongoing conversation."""
+def write(
+    session: Session,
+    token: str,
+    conversation_id: int,
+    text: str,
+    at: datetime,
+    client_id: str | None = None,
+) -> Recorded:
+    """The visitor writes `text` in their ongoing conversation. A message sent again with
+    the `client_id` of one already stored (the client retried a call whose answer it never
+    got) is that message, not a new one."""
     conversation = _ongoing(own_conversation(session, token, conversation_id))
-    message = record_message(session, conversation, sender="visitor", text=text, at=at).message
-    event_id = f"widget-message:{message.id}"
-    tell(session, conversation, "message.received", at, event_id, text=text)
-    return message
+    recorded = record_message(
+        session,
+        conversation,
+        sender="visitor",
+        text=text,
+        at=at,
+        channel_message_id=None if client_id is None else f"{conversation_id}:{client_id}",
+    )
+    if recorded.created:
+        event_id = f"widget-message:{recorded.message.id}"
+        tell(session, conversation, "message.received", at, event_id, text=text)
+    return recorded
 
 
 def act(

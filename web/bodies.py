@@ -43,6 +43,17 @@ TEXT_BODY = {
     "required": ["text"],
     "properties": {"text": _TEXT},
 }
+# The visitor writes in the widget: `client_id`, chosen by the client for each message and
+# sent again with it when a call is retried, makes the retry store nothing twice.
+WIDGET_MESSAGE_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["text"],
+    "properties": {
+        "text": _TEXT,
+        "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    },
+}
 # An agent's reply: on Messenger past 7 days, with a message tag from the allowed list.
 REPLY_BODY = {
     "type": "object",

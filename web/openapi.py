@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify
 from engine.metrics import VISITOR_CURSOR
 from web import health, responses
 from web.args import MAX_ID, VERSION_MAX
-from web.bodies import TEXT_BODY, text
+from web.bodies import TEXT_BODY, WIDGET_MESSAGE_BODY, text
 from web.openapi_chat import CHAT_PATHS
 from web.openapi_messenger import MESSENGER_PATHS
 from web.openapi_parts import body, errors, query, returns
@@ -134,8 +134,11 @@ PATHS.update(
             "post": {
                 "summary": "The visitor writes",
                 "parameters": [_CONVERSATION_ID, _VISITOR],
-                "requestBody": body(TEXT_BODY),
+                "requestBody": body(WIDGET_MESSAGE_BODY),
                 "responses": {
+                    "200": returns(
+                        responses.WidgetWritten, "written before with this client_id: kept once"
+                    ),
                     "201": returns(responses.WidgetWritten),
                     **errors(404, 409, 422),
                 },

@@ -18,7 +18,7 @@ from chat.models import Message
 from engine.events import EventType
 from web import responses
 from web.args import int_arg
-from web.bodies import TEXT_BODY, json_body, text
+from web.bodies import TEXT_BODY, WIDGET_MESSAGE_BODY, json_body, text
 from web.rate_limits import address
 from web.responses import answer, read
 from web.services import services
@@ -73,12 +73,19 @@ def start() -> Response:
 @blueprint.post("/conversations/<id:conversation_id>/messages")
 def write(conversation_id: int) -> Response:
     """The visitor writes a message."""
-    text = json_body(TEXT_BODY)["text"]
+    body = json_body(WIDGET_MESSAGE_BODY)
     services().limiter.hit("widget_act", _token() or address())
     with services().outbox.transaction() as session:
-        message = visitors.write(session, _token(), conversation_id, text, services().now())
-        reply = responses.WidgetWritten(message_id=message.id)
-    return answer(reply, 201)
+        recorded = visitors.write(
+            session,
+            _token(),
+            conversation_id,
+            body["text"],
+            services().now(),
+            body.get("client_id"),
+        )
+        reply = responses.WidgetWritten(message_id=recorded.message.id)
+    return answer(reply, 201 if recorded.created else 200)
 
 
 @blueprint.post("/conversations/<id:conversation_id>/clicks")

@@ -225,6 +225,7 @@ class Crowd:
         self.pause = pause
         self.server_errors = 0
         self.unavailable = 0
+        self.writing = threading.Event()  # set at the first message the service accepted
         self._lock = threading.Lock()
 
     def run(self, threads: int) -> None:
@@ -242,11 +243,13 @@ class Crowd:
             wall_clock(self.pause)  # a visitor types at human speed
 
     def write(self, visitor: Visitor, text: str) -> None:
-        """The visitor writes `text`; kept among the accepted when the service says 201."""
+        """The visitor writes `text`; kept among the accepted when the service has it."""
         path = f"/widget/conversations/{visitor.conversation}/messages"
-        status, _ = self.call("POST", path, {"text": text}, self._visitor(visitor))
-        if status == 201:
+        body = {"text": text, "client_id": f"m{len(visitor.accepted)}"}  # as the widget retries
+        status, _ = self.call("POST", path, body, self._visitor(visitor))
+        if status in (200, 201):  # 200: the service had it from a call whose answer was lost
             visitor.accepted.append(text)
+            self.writing.set()
 
     def click(self, visitor: Visitor, payload: str) -> int:
         """The visitor clicks the button with `payload`; the status."""
@@ -344,12 +347,13 @@ def chaos(
     kill_every: float | None,
     redis_restarts: Sequence[tuple[float, int]],
     outage: float = 3.0,
-    database: tuple[Cut, float, float] | None = None,
+    database: tuple[Cut, threading.Event, float] | None = None,
     seed: int = 12,
 ) -> Iterator[None]:
     """While the body runs: kill a worker every `kill_every` seconds (on average), restart
     Redis at each `(seconds from now, signal)`, and cut the database off for a while
-    (`(proxy, seconds from now, for how long)`)."""
+    (`(proxy, once this is set, for how long)`: a cut at a fixed time could fall before the
+    service answers anything on a slow machine)."""
     stop = threading.Event()
     chance = random.Random(seed)
 
@@ -367,8 +371,11 @@ def chaos(
 
     def cut_the_database() -> None:
         assert database is not None
-        proxy, at, away = database
-        if not stop.wait(at):
+        proxy, begun, away = database
+        while not begun.wait(0.05):
+            if stop.is_set():
+                return
+        if not stop.is_set():
             proxy.cut()
             stop.wait(away)
             proxy.restore()

@@ -137,7 +137,9 @@ def test_the_database_cut_off_under_load_loses_and_repeats_nothing(
 ) -> None:
     installation, proxy = proxied
     crowd = _crowd(installation)
-    with chaos(installation, kill_every=None, redis_restarts=[], database=(proxy, 1.0, 2.0)):
+    with chaos(
+        installation, kill_every=None, redis_restarts=[], database=(proxy, crowd.writing, 2.0)
+    ):
         crowd.run(threads=20)
     result = _judged(installation, crowd)
     assert result.unavailable > 0  # the calls during the cut were answered 503, and retried

@@ -58,6 +58,20 @@ def test_the_same_visitor_resumes_their_ongoing_conversation(app: Flask) -> None
     assert again.get_json()["conversation_id"] == conversation
 
 
+def test_a_message_sent_again_with_its_client_id_is_stored_once(app: Flask) -> None:
+    client = app.test_client()
+    conversation, visitor = start(client)
+    path = f"/widget/conversations/{conversation}/messages"
+    body = {"text": "Hello?", "client_id": "a1"}
+    first = client.post(path, headers=visitor, json=body)
+    again = client.post(path, headers=visitor, json=body)  # its answer was lost: retried
+    other = client.post(path, headers=visitor, json={**body, "client_id": "a2"})
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert again.get_json() == first.get_json()
+    texts = [m["text"] for m in client.get(path, headers=visitor).get_json()["messages"]]
+    assert texts.count("Hello?") == 2
+
+
 def test_a_visitor_cannot_read_someone_elses_conversation(app: Flask) -> None:
     client = app.test_client()
     conversation, _ = start(client)

@@ -156,6 +156,12 @@
     }
   }
 
+  /** A message's own id, for the service to know a retried call (`client_id`). */
+  function clientId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   /** One call of the widget API, as the visitor (their token, never cookies). */
   async function call(method, path, body) {
     const headers = {};
@@ -215,7 +221,14 @@
       this.form.addEventListener("submit", (event) => {
         event.preventDefault();
         const text = this.input.value.trim();
-        if (text) this.send("/messages", { text }, () => (this.input.value = ""));
+        if (!text) return;
+        // the same id while the visitor sends the same text again after a failed call, so
+        // a message the service stored without our hearing it is not stored twice
+        if (this.draft?.text !== text) this.draft = { text, id: clientId() };
+        this.send("/messages", { text, client_id: this.draft.id }, () => {
+          this.input.value = "";
+          this.draft = null;
+        });
       });
     }
 
