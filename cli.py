@@ -35,6 +35,7 @@ from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler, action_locations
 from dsl.structure import flow_schema
+from engine.client import Client
 from engine.flows import FlowRegistry
 from engine.keys import Keys
 from engine.metrics import Metrics, prometheus_text
@@ -251,7 +252,7 @@ def test_features(features: tuple[str, ...], flows_dir: str) -> None:
 
 
 @contextlib.contextmanager
-def _redis(settings: Settings) -> Iterator[redis.Redis]:
+def _redis(settings: Settings) -> Iterator[Client]:
     client, server = connect(settings.redis_url, settings.data_dir.resolve())
     try:
         yield client

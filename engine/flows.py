@@ -23,6 +23,7 @@ import redis
 
 from dsl.compiler import CompiledFlow
 from dsl.pipeline import CheckReport, FlowCompiler
+from engine.client import Client
 from engine.errors import EngineError
 from engine.flow_set import LoadedSet, PublishedSet, merge, source_name
 from engine.keys import Keys
@@ -47,7 +48,7 @@ class FlowRegistry:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Keys | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,

@@ -29,6 +29,7 @@ from typing import Any
 
 import redis
 
+from engine.client import Batch, Client, append
 from engine.keys import Keys
 
 Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
@@ -62,7 +63,7 @@ class ShardLeases:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Keys,
         name: str,
         group: str,
@@ -95,11 +96,13 @@ class ShardLeases:
 
     def release(self) -> None:
         """Give every lease back and leave the live workers (a graceful stop)."""
-        pipe = self.redis.pipeline(transaction=False)
+        # a global key (the live workers) beside the leases: one command each, never a
+        # script or command over both, which a Cluster keeps in different slots
+        batch = Batch(self.redis)
         for shard in self.owned:
-            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
-        pipe.zrem(self.keys.workers(self.group), self.name)
-        pipe.execute()
+            batch.script(self._release, [self._key(shard)], [self.name])
+        batch.pipe.zrem(self.keys.workers(self.group), self.name)
+        batch.execute()
         self.owned.clear()
         self._renewed = -math.inf
 
@@ -120,14 +123,14 @@ class ShardLeases:
         extra = extra[: max(0, len(self.owned) - share)]
         wanted = free[: max(0, share - len(self.owned))]
         held = sorted(self.owned)
-        pipe = self.redis.pipeline(transaction=False)
+        batch = Batch(self.redis)
         for shard in held:
-            self._renew(keys=[self._key(shard)], args=[self.name, LEASE_MS], client=pipe)
+            batch.script(self._renew, [self._key(shard)], [self.name, LEASE_MS])
         for shard in extra:
-            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
+            batch.script(self._release, [self._key(shard)], [self.name])
         for shard in wanted:
-            pipe.set(self._key(shard), self.name, nx=True, px=LEASE_MS)
-        replies = pipe.execute()
+            batch.pipe.set(self._key(shard), self.name, nx=True, px=LEASE_MS)
+        replies = batch.execute()
         renewed, taken = replies[: len(held)], replies[len(held) + len(extra) :]
         self.owned = {shard for shard, ok in zip(held, renewed, strict=True) if ok}
         self.owned -= set(extra)
@@ -142,15 +145,18 @@ class ShardedQueue:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         key: Callable[[int], str],
         dead_letters: Callable[[int], str],
         group: str,
+        *,
+        replicas: int = 0,
     ) -> None:
         self.redis = client
         self.key = key
         self.dead_letters = dead_letters
         self.group = group
+        self.replicas = replicas  # that many replicas hold an entry before `add` returns
 
     def ensure_group(self, shards: Iterable[int]) -> None:
         """Create the consumer group on every shard's stream (idempotent)."""
@@ -162,11 +168,10 @@ class ShardedQueue:
                     raise
 
     def add(self, entries: Iterable[tuple[int, Mapping[Any, Any]]]) -> None:
-        """Append each `(shard, fields)` to its shard's stream, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for shard, fields in entries:
-            pipe.xadd(self.key(shard), dict(fields), maxlen=STREAM_LENGTH, approximate=True)
-        pipe.execute()
+        """Append each `(shard, fields)` to its shard's stream, in one round trip (one per
+        Cluster node when replicas must hold them)."""
+        stream = [(self.key(shard), fields) for shard, fields in entries]
+        append(self.redis, stream, STREAM_LENGTH, self.replicas)
 
     def take(self, consumer: str, count: int, shards: Iterable[int]) -> list[Entry]:
         """The next entries of each leased shard in stream order, up to `count` per shard:

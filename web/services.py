@@ -27,6 +27,7 @@ from chat.changes import ChangeFeed
 from chat.notifications import NotificationSender
 from chat.outbox import EventOutbox
 from dsl.pipeline import CheckReport
+from engine.client import Client
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
@@ -45,7 +46,7 @@ class Services:
     """Everything a request may need, wired together once per app."""
 
     settings: Settings
-    redis: redis.Redis
+    redis: Client
     embedded_redis: EmbeddedRedis | None
     flows: FlowRegistry
     engine: Engine
@@ -150,7 +151,8 @@ class Services:
     @functools.cached_property
     def limiter(self) -> Limiter:
         """The deployment's rate limits, counted in Redis."""
-        return Limiter(self.redis, self.engine.store.keys.prefix, self.settings.rate_rules)
+        keys = self.engine.store.keys
+        return Limiter(self.redis, keys.prefix, self.settings.rate_rules, self.settings.redis_url)
 
     @functools.cached_property
     def outbox(self) -> EventOutbox:
@@ -167,6 +169,7 @@ class Services:
             app_id=self.settings.messenger.app_id,
             profile=self.graph().profile,
             news=self.outbox,
+            replicas=self.settings.redis_wait_replicas,
         )
 
     def now(self) -> datetime:

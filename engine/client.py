@@ -1,0 +1,196 @@
+"""Parley's Redis client: one Redis, or a Redis Cluster that a `redis+cluster://` URL names.
+
+Every key is cut for a Cluster already (`engine.keys`: a shard's keys share a hash tag, and
+no command or script touches keys of two shards). What still differs between the two
+clients is kept here, so the rest of the engine reads the same on both:
+
+- `Batch`, a pipeline whose Lua scripts also run on a Cluster. There redis-py sends a
+  script in a pipeline as EVALSHA without loading it first, and a node that does not know
+  it answers NOSCRIPT: a node that restarted, joined, or is a replica a failover promoted
+  (Redis 7 keeps scripts out of replication). Such a call is run again on its own, which
+  loads the script on every primary.
+- `append`, which adds stream entries and, asked to, counts them added only once that many
+  replicas hold them too (`WAIT`, on the connection that wrote them), so that a failover
+  cannot lose a published event (docs/operations.md, "Redis Cluster").
+- `announce`: pub/sub messages (a Cluster pipeline refuses PUBLISH; any node passes a
+  message on to the whole cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias
+from urllib.parse import urlsplit
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+from redis.retry import Retry
+
+Client: TypeAlias = redis.Redis | RedisCluster
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+WAIT_MS = 1_000  # how long a publish waits for its replicas before it counts as failed
+# What a Cluster answers while a node is away or its slots move: like a dropped connection,
+# a reason to try again shortly, not a bug.
+CLUSTER_AWAY = (
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.AskError,  # and MovedError, its subclass
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.RedisClusterUnreachableError,
+)
+REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError, *CLUSTER_AWAY)
+
+
+def parley_client(url: str) -> Client:
+    """Parley's client on `url`: a `redis+cluster://host:port,host:port` URL
+    (`rediss+cluster://` with TLS) gives a Cluster client, which follows the cluster through
+    a failover; any other, `plain_client`'s."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in CLUSTER_SCHEMES:
+        return plain_client(url)
+    seeds = urlsplit(f"{scheme}://{rest}")
+    login, _, hosts = seeds.netloc.rpartition("@")
+    first, *others = hosts.split(",")
+    query = f"?{seeds.query}" if seeds.query else ""
+    at = f"{login}@" if login else ""
+    return RedisCluster(
+        url=f"{CLUSTER_SCHEMES[scheme]}://{at}{first}{seeds.path}{query}",
+        startup_nodes=[_node(address) for address in others],
+        socket_timeout=10.0,
+        socket_connect_timeout=2.0,
+        # a failover takes the cluster's node timeout and an election: retries spaced up to
+        # half a second apart ride out a few seconds of it before a call gives up
+        retry=_retry(8),
+    )
+
+
+def plain_client(url: str) -> redis.Redis:
+    """A client on one Redis: a call fails within seconds while Redis is away (a 503, not a
+    hang), after two quick retries that ride out a dropped connection."""
+    return redis.Redis.from_url(
+        url, socket_timeout=10.0, socket_connect_timeout=2.0, retry=_retry(2)
+    )
+
+
+def is_cluster(client: Client) -> bool:
+    """Whether `client` talks to a Redis Cluster."""
+    return isinstance(client, RedisCluster)
+
+
+def _retry(attempts: int) -> Retry:
+    return Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), attempts)
+
+
+def _node(address: str) -> ClusterNode:
+    host, _, port = address.rpartition(":")
+    return ClusterNode(host, int(port))  # type: ignore[no-untyped-call]  # redis-py: untyped
+
+
+class Batch:
+    """Commands sent in one round trip (a pipeline, not a transaction), Lua scripts among
+    them, the same on one Redis and on a Cluster. Queue commands on `pipe`, scripts with
+    `script`, then `execute`."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.pipe = client.pipeline(transaction=False)
+        self._scripts: dict[int, tuple[Script, Sequence[Any], Sequence[Any]]] = {}
+
+    def script(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> None:
+        """Queue a run of `script` (registered on this client) over `keys` with `args`."""
+        self._scripts[len(self.pipe)] = (script, keys, args)
+        script(keys=keys, args=args, client=self.pipe)
+
+    def execute(self) -> list[Any]:
+        """Every reply, in order; raises the first error, as a pipeline does."""
+        replies: list[Any] = self.pipe.execute(raise_on_error=False)
+        for position, (script, keys, args) in self._scripts.items():
+            if isinstance(replies[position], NoScriptError):  # it did not run: run it now
+                replies[position] = script(keys=keys, args=args)
+        self._scripts.clear()
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+
+def append(
+    client: Client,
+    entries: Iterable[tuple[str, Mapping[Any, Any]]],
+    maxlen: int,
+    replicas: int = 0,
+) -> None:
+    """Add each `(stream, fields)` entry (trimming the streams to about `maxlen`); with
+    `replicas`, done only once that many replicas of each stream's node hold them, else
+    redis.TimeoutError (the entries may be there: a caller that adds them again makes
+    duplicates, which the consumers recognise)."""
+    if not replicas:
+        pipe = client.pipeline(transaction=False)
+        for stream, fields in entries:
+            pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+        pipe.execute()
+        return
+    for node, items in _by_node(client, entries).items():
+        try:
+            _append_waiting(node, items, maxlen, replicas)
+        except REDIS_AWAY:
+            if not isinstance(client, RedisCluster):
+                raise
+            # the node died or gave its slots away: learn the cluster's layout again, so
+            # the caller's next try goes where the streams are now
+            _relearn(client)
+            raise
+
+
+def _by_node(
+    client: Client, entries: Iterable[tuple[str, Mapping[Any, Any]]]
+) -> dict[redis.Redis, list[tuple[str, Mapping[Any, Any]]]]:
+    """The entries by the plain client of the node that serves their stream."""
+    found: dict[redis.Redis, list[tuple[str, Mapping[Any, Any]]]] = defaultdict(list)
+    for stream, fields in entries:
+        if isinstance(client, RedisCluster):
+            slot_owner = client.get_node_from_key(stream)  # type: ignore[no-untyped-call]
+            node = client.get_redis_connection(slot_owner)
+        else:
+            node = client
+        found[node].append((stream, fields))
+    return found
+
+
+def _append_waiting(
+    node: redis.Redis, items: list[tuple[str, Mapping[Any, Any]]], maxlen: int, replicas: int
+) -> None:
+    # one plain pipeline is one connection: WAIT counts what this connection wrote
+    pipe = node.pipeline(transaction=False)
+    for stream, fields in items:
+        pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+    pipe.wait(replicas, WAIT_MS)
+    held = int(pipe.execute()[-1])
+    if held < replicas:
+        raise redis.TimeoutError(
+            f"entries of {items[0][0]} held by {held} of the {replicas} replicas asked for, "
+            f"after {WAIT_MS} ms"
+        )
+
+
+def _relearn(client: RedisCluster) -> None:
+    with contextlib.suppress(*REDIS_AWAY):  # no node answers yet: the next try asks again
+        client.nodes_manager.initialize()
+
+
+def announce(client: Client, messages: Iterable[tuple[str, bytes]]) -> None:
+    """Publish each `(channel, message)`: in one round trip on one Redis, one by one on a
+    Cluster (whose pipelines refuse PUBLISH)."""
+    if isinstance(client, RedisCluster):
+        for channel, message in messages:
+            client.publish(channel, message)
+        return
+    pipe = client.pipeline(transaction=False)
+    for channel, message in messages:
+        pipe.publish(channel, message)
+    pipe.execute()
