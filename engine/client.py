@@ -9,9 +9,9 @@ clients is kept here, so the rest of the engine reads the same on both:
   it answers NOSCRIPT: a node that restarted, joined, or is a replica a failover promoted
   (Redis 7 keeps scripts out of replication). Such a call is run again on its own, which
   loads the script on every primary.
-- `append`, which adds stream entries and, asked to, counts them added only once that many
-  replicas hold them too (`WAIT`, on the connection that wrote them), so that a failover
-  cannot lose a published event (docs/operations.md, "Redis Cluster").
+- `Appender`, which adds stream entries and, asked to, counts them added only once that
+  many replicas hold them too (`WAIT`, on the connection that wrote them), so that a
+  failover cannot lose a published event (docs/operations.md, "Redis Cluster").
 - `announce`: pub/sub messages (a Cluster pipeline refuses PUBLISH; any node passes a
   message on to the whole cluster).
 """
@@ -19,7 +19,8 @@ clients is kept here, so the rest of the engine reads the same on both:
 from __future__ import annotations
 
 import contextlib
-from collections import defaultdict
+import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ from redis.retry import Retry
 Client: TypeAlias = redis.Redis | RedisCluster
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 WAIT_MS = 1_000  # how long a publish waits for its replicas before it counts as failed
+STANDBY_CHECK_EVERY = 1.0  # seconds between looks at how many replicas a master has
 # What a Cluster answers while a node is away or its slots move: like a dropped connection,
 # a reason to try again shortly, not a bug.
 CLUSTER_AWAY = (
@@ -119,63 +121,82 @@ class Batch:
         return replies
 
 
-def append(
-    client: Client,
-    entries: Iterable[tuple[str, Mapping[Any, Any]]],
-    maxlen: int,
-    replicas: int = 0,
-) -> None:
-    """Add each `(stream, fields)` entry (trimming the streams to about `maxlen`); with
-    `replicas`, done only once that many replicas of each stream's node hold them, else
-    redis.TimeoutError (the entries may be there: a caller that adds them again makes
-    duplicates, which the consumers recognise)."""
-    if not replicas:
-        pipe = client.pipeline(transaction=False)
-        for stream, fields in entries:
-            pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
-        pipe.execute()
-        return
-    for node, items in _by_node(client, entries).items():
-        try:
-            _append_waiting(node, items, maxlen, replicas)
-        except REDIS_AWAY:
-            if not isinstance(client, RedisCluster):
+_Entries = list[tuple[str, Mapping[Any, Any]]]
+
+
+class Appender:
+    """Adds entries to streams; with `replicas`, an add returns only once that many of
+    each stream's master's replicas hold the entries too, or as many as it has (a master
+    a failover left alone answers on its own word until a replica rejoins)."""
+
+    def __init__(self, client: Client, replicas: int = 0) -> None:
+        self.client = client
+        self.replicas = replicas
+        self._standby: dict[redis.Redis, tuple[int, float]] = {}  # node -> (replicas, when)
+
+    def append(self, entries: Iterable[tuple[str, Mapping[Any, Any]]], maxlen: int) -> None:
+        """Add each `(stream, fields)` entry (trimming the streams to about `maxlen`); when
+        the replicas asked for do not all hold them within `WAIT_MS`, redis.TimeoutError.
+        The entries may be there even so: a caller that adds them again makes duplicates,
+        which the consumers recognise."""
+        if not self.replicas:
+            pipe = self.client.pipeline(transaction=False)
+            for stream, fields in entries:
+                pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+            pipe.execute()
+            return
+        for node, items in self._by_node(entries).items():
+            try:
+                self._append_waiting(node, items, maxlen)
+            except REDIS_AWAY:
+                self._standby.pop(node, None)
+                if isinstance(self.client, RedisCluster):
+                    # the node died or gave its slots away: learn the cluster's layout
+                    # again, so that the caller's next try goes where the streams are
+                    _relearn(self.client)
                 raise
-            # the node died or gave its slots away: learn the cluster's layout again, so
-            # the caller's next try goes where the streams are now
-            _relearn(client)
-            raise
 
+    def _by_node(
+        self, entries: Iterable[tuple[str, Mapping[Any, Any]]]
+    ) -> dict[redis.Redis, _Entries]:
+        """The entries by the plain client of the master that serves their stream."""
+        found: dict[redis.Redis, _Entries] = {}
+        for stream, fields in entries:
+            client = self.client
+            if isinstance(client, RedisCluster):
+                primary = client.get_node_from_key(stream)  # type: ignore[no-untyped-call]
+                node = client.get_redis_connection(primary)
+            else:
+                node = client
+            found.setdefault(node, []).append((stream, fields))
+        return found
 
-def _by_node(
-    client: Client, entries: Iterable[tuple[str, Mapping[Any, Any]]]
-) -> dict[redis.Redis, list[tuple[str, Mapping[Any, Any]]]]:
-    """The entries by the plain client of the node that serves their stream."""
-    found: dict[redis.Redis, list[tuple[str, Mapping[Any, Any]]]] = defaultdict(list)
-    for stream, fields in entries:
-        if isinstance(client, RedisCluster):
-            slot_owner = client.get_node_from_key(stream)  # type: ignore[no-untyped-call]
-            node = client.get_redis_connection(slot_owner)
-        else:
-            node = client
-        found[node].append((stream, fields))
-    return found
+    def _append_waiting(self, node: redis.Redis, items: _Entries, maxlen: int) -> None:
+        wanted = min(self.replicas, self._replicas_of(node))
+        # one plain pipeline is one connection: WAIT counts what this connection wrote
+        pipe = node.pipeline(transaction=False)
+        for stream, fields in items:
+            pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
+        if wanted:
+            pipe.wait(wanted, WAIT_MS)
+        held = pipe.execute()[-1]
+        if wanted and int(held) < wanted:
+            raise redis.TimeoutError(
+                f"entries of {items[0][0]} held by {held} of the {wanted} replicas asked for "
+                f"after {WAIT_MS} ms"
+            )
 
-
-def _append_waiting(
-    node: redis.Redis, items: list[tuple[str, Mapping[Any, Any]]], maxlen: int, replicas: int
-) -> None:
-    # one plain pipeline is one connection: WAIT counts what this connection wrote
-    pipe = node.pipeline(transaction=False)
-    for stream, fields in items:
-        pipe.xadd(stream, dict(fields), maxlen=maxlen, approximate=True)
-    pipe.wait(replicas, WAIT_MS)
-    held = int(pipe.execute()[-1])
-    if held < replicas:
-        raise redis.TimeoutError(
-            f"entries of {items[0][0]} held by {held} of the {replicas} replicas asked for, "
-            f"after {WAIT_MS} ms"
-        )
+    def _replicas_of(self, node: redis.Redis) -> int:
+        """How many replicas `node` has in step with it, as it said at most
+        `STANDBY_CHECK_EVERY` seconds ago (ROLE)."""
+        count, checked = self._standby.get(node, (0, -math.inf))
+        if time.monotonic() - checked >= STANDBY_CHECK_EVERY:
+            role: Any = node.role()
+            # a master's ROLE lists each connected replica with the offset it acknowledged;
+            # one still at 0 is loading its first copy and acknowledges nothing yet
+            count = sum(1 for *_, offset in role[2] if int(offset) > 0) if len(role) > 2 else 0
+            self._standby[node] = (count, time.monotonic())
+        return count
 
 
 def _relearn(client: RedisCluster) -> None:

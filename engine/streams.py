@@ -29,7 +29,7 @@ from typing import Any
 
 import redis
 
-from engine.client import Batch, Client, append
+from engine.client import Appender, Batch, Client
 from engine.keys import Keys
 
 Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
@@ -156,7 +156,8 @@ class ShardedQueue:
         self.key = key
         self.dead_letters = dead_letters
         self.group = group
-        self.replicas = replicas  # that many replicas hold an entry before `add` returns
+        # that many replicas hold an entry before `add` returns (see engine.client)
+        self.appender = Appender(client, replicas)
 
     def ensure_group(self, shards: Iterable[int]) -> None:
         """Create the consumer group on every shard's stream (idempotent)."""
@@ -171,7 +172,7 @@ class ShardedQueue:
         """Append each `(shard, fields)` to its shard's stream, in one round trip (one per
         Cluster node when replicas must hold them)."""
         stream = [(self.key(shard), fields) for shard, fields in entries]
-        append(self.redis, stream, STREAM_LENGTH, self.replicas)
+        self.appender.append(stream, STREAM_LENGTH)
 
     def take(self, consumer: str, count: int, shards: Iterable[int]) -> list[Entry]:
         """The next entries of each leased shard in stream order, up to `count` per shard:

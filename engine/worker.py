@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Iterable
 
-from engine.client import Client, append
+from engine.client import Appender, Client
 from engine.core import Engine
 from engine.errors import InvalidInput
 from engine.events import Event, parse_event
@@ -40,13 +40,14 @@ class EventStream:
     def __init__(self, client: Client, keys: Keys | None = None, *, replicas: int = 0) -> None:
         self.redis = client
         self.keys = keys or Keys()
-        self.replicas = replicas  # that many replicas hold an event before `publish` returns
+        # that many replicas hold an event before `publish` returns (see engine.client)
+        self.appender = Appender(client, replicas)
 
     def publish(self, event: Event) -> None:
         """Append an event to its visitor's shard stream; with `replicas`, return once that
         many replicas hold it too (else redis.TimeoutError: publish it again)."""
         stream = self.keys.events(self.keys.shard(event.visitor_id))
-        append(self.redis, [(stream, {"event": event.to_json()})], STREAM_LENGTH, self.replicas)
+        self.appender.append([(stream, {"event": event.to_json()})], STREAM_LENGTH)
 
 
 class Worker:
