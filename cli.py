@@ -35,7 +35,7 @@ from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler, action_locations
 from dsl.structure import flow_schema
-from engine.client import Client
+from engine.client import REDIS_AWAY, Client
 from engine.flows import FlowRegistry
 from engine.keys import Keys
 from engine.metrics import Metrics, prometheus_text
@@ -230,7 +230,7 @@ def _services_when_ready(settings: Settings, stop: threading.Event) -> Services 
             # a worker runs the flows `serve` published (the folder only if none are yet), so
             # one started from an older checkout never takes the others back to its flows
             return build_services(settings, SystemClock(), publish_flows=False)
-        except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+        except (*REDIS_AWAY, OperationalError) as err:
             click.echo(f"waiting for Redis and the database: {_first_line(err)}", err=True)
             if stop.wait(FAILURE_WAIT):
                 return None

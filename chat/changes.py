@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.models import Contact, Conversation
-from engine.client import Client, announce
+from engine.client import CLUSTER_AWAY, Client, announce
 
 log = logging.getLogger(__name__)
 _PENDING = "parley.changes"  # Session.info key: what the transaction wrote so far
@@ -57,7 +57,7 @@ class ChangeFeed:
         ]
         try:
             announce(self.client, notices)
-        except redis.RedisError as err:
+        except (redis.RedisError, *CLUSTER_AWAY) as err:
             log.warning("live notices not sent: %s", err)
 
     def listen(self, workspace_id: int, seconds: float) -> Iterator[dict[str, Any] | None]:

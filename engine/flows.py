@@ -19,18 +19,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from dsl.compiler import CompiledFlow
 from dsl.pipeline import CheckReport, FlowCompiler
-from engine.client import Client
+from engine.client import REDIS_AWAY, Client
 from engine.errors import EngineError
 from engine.flow_set import LoadedSet, PublishedSet, merge, source_name
 from engine.keys import Keys
 
 SET_CHECK_EVERY = 1.0  # seconds between a process's looks at the published set's version
 PUBLISH_ATTEMPTS = 10  # reloads at the same moment: each loser merges again on the new set
-_REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError)
+_REDIS_AWAY = REDIS_AWAY
 log = logging.getLogger(__name__)
 
 

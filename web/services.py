@@ -27,7 +27,7 @@ from chat.changes import ChangeFeed
 from chat.notifications import NotificationSender
 from chat.outbox import EventOutbox
 from dsl.pipeline import CheckReport
-from engine.client import Client
+from engine.client import REDIS_AWAY, Client
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
@@ -65,7 +65,7 @@ class Services:
         answer, the set this process last had."""
         try:
             self.flows.refresh(force=True)
-        except (redis.ConnectionError, redis.TimeoutError) as err:
+        except REDIS_AWAY as err:
             log.warning("flows as this process last had them; Redis does not answer: %s", err)
         return self.flows
 
@@ -84,7 +84,7 @@ class Services:
                 try:
                     made = made or self.rounds(name)  # needs Redis: retried like a round
                     busy = made.run_once()
-                except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+                except (*REDIS_AWAY, OperationalError) as err:
                     log.warning("worker %s: %s; retrying in %g s", name, err, FAILURE_WAIT)
                     stop.wait(FAILURE_WAIT)
                     continue
