@@ -9,10 +9,12 @@ is told its place by the cluster.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,9 @@ import redis
 
 from engine.redis_server import find_redis_server
 
+START_ATTEMPTS = 3  # a free port can be taken by another process before a server binds it
+PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 START_TIMEOUT = 30.0  # seconds for the cluster to form and every replica to catch up
 POLL = 0.02
 SLOTS = 16384
@@ -62,13 +67,20 @@ class LocalCluster:
 
     def start(self) -> None:
         """Run the six servers, join them into a cluster and wait until it serves."""
-        ports = free_ports(2 * self.masters)
-        self.nodes = [Node(port, self.folder / str(port)) for port in ports]
+        for attempt in range(START_ATTEMPTS):
+            ports = free_ports(2 * self.masters)
+            self.nodes = [Node(port, self.folder / str(port)) for port in ports]
+            try:
+                for node in self.nodes:
+                    self._run(node)
+                for node in self.nodes:
+                    _wait(functools.partial(_answers, node), f"{node.address} to answer")
+                break
+            except PortTaken:
+                self.stop()  # another process took a port meanwhile: try others
+                if attempt == START_ATTEMPTS - 1:
+                    raise
         try:
-            for node in self.nodes:
-                self._run(node)
-            for node in self.nodes:
-                _wait(functools.partial(_answers, node), f"{node.address} to answer")
             self._create()
             self.wait_healthy()
         except BaseException:
@@ -130,7 +142,7 @@ class LocalCluster:
         live = {node.address for node in self.live()}
         for view in views:
             masters = [address for address, role in view.items() if role == "master"]
-            if len(masters) != self.masters or not set(view) >= live:
+            if len(masters) != self.masters or not set(masters) <= live <= set(view):
                 return False
             if replicas and sum(role == "slave" for role in view.values()) < self.masters:
                 return False
@@ -158,6 +170,8 @@ class LocalCluster:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             cwd=node.folder,
+            # only a libc call, looked up beforehand: nothing a thread of ours may hold
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
 
     def _create(self) -> None:
@@ -172,8 +186,22 @@ class LocalCluster:
         )
 
 
+class PortTaken(AssertionError):
+    """A server could not listen on the port it was given."""
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill the server when the test process dies, even by SIGKILL, so a
+    killed test run leaves no cluster behind."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _answers(node: Node) -> bool:
     if node.process is not None and node.process.poll() is not None:
+        log = (node.folder / "redis.log").read_text(errors="replace")
+        if "Address already in use" in log:
+            raise PortTaken(node.address)
         raise AssertionError(f"redis-server on {node.address} exited: see {node.folder}")
     with node.client() as client:
         try:
