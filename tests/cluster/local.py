@@ -111,6 +111,13 @@ class LocalCluster:
                 return node
         raise AssertionError(f"no live node serves slot {slot}")
 
+    def replica_of(self, primary: Node) -> Node:
+        """A replica of `primary` in step with it (ROLE lists those connected)."""
+        with primary.client() as client:
+            role = client.role()
+        ports = {int(port) for _, port, _ in role[2]}
+        return next(node for node in self.live() if node.port in ports)
+
     def live(self) -> list[Node]:
         """The nodes whose process runs."""
         return [node for node in self.nodes if node.process and node.process.poll() is None]
