@@ -2,13 +2,11 @@
 
 Every key is cut for a Cluster already (`engine.keys`: a shard's keys share a hash tag, and
 no command or script touches keys of two shards). What still differs between the two
-clients is kept here, so the rest of the engine reads the same on both:
+clients is kept here, so the rest of the engine reads the same on both (scripts sent in
+batches go through `engine.wire`, which gives a node that answers NOSCRIPT the script and
+runs those calls again: a node that restarted, or a replica a failover promoted, which on
+Redis 7 has none of its master's scripts):
 
-- `Batch`, a pipeline whose Lua scripts also run on a Cluster. There redis-py sends a
-  script in a pipeline as EVALSHA without loading it first, and a node that does not know
-  it answers NOSCRIPT: a node that restarted, joined, or is a replica a failover promoted
-  (Redis 7 keeps scripts out of replication). Such a call is run again on its own, which
-  loads the script on every primary.
 - `Appender`, which adds stream entries and, asked to, counts them added only once that
   many replicas hold them too (`WAIT`, on the connection that wrote them), so that a
   failover cannot lose a published event (docs/operations.md, "Redis Cluster").
@@ -21,15 +19,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.cluster import ClusterNode, RedisCluster
-from redis.commands.core import Script
-from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
 Client: TypeAlias = redis.Redis | RedisCluster
@@ -91,34 +87,6 @@ def _retry(attempts: int) -> Retry:
 def _node(address: str) -> ClusterNode:
     host, _, port = address.rpartition(":")
     return ClusterNode(host, int(port))  # type: ignore[no-untyped-call]  # redis-py: untyped
-
-
-class Batch:
-    """Commands sent in one round trip (a pipeline, not a transaction), Lua scripts among
-    them, the same on one Redis and on a Cluster. Queue commands on `pipe`, scripts with
-    `script`, then `execute`."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.pipe = client.pipeline(transaction=False)
-        self._scripts: dict[int, tuple[Script, Sequence[Any], Sequence[Any]]] = {}
-
-    def script(self, script: Script, keys: Sequence[Any], args: Sequence[Any]) -> None:
-        """Queue a run of `script` (registered on this client) over `keys` with `args`."""
-        self._scripts[len(self.pipe)] = (script, keys, args)
-        script(keys=keys, args=args, client=self.pipe)
-
-    def execute(self) -> list[Any]:
-        """Every reply, in order; raises the first error, as a pipeline does."""
-        replies: list[Any] = self.pipe.execute(raise_on_error=False)
-        for position, (script, keys, args) in self._scripts.items():
-            if isinstance(replies[position], NoScriptError):  # it did not run: run it now
-                replies[position] = script(keys=keys, args=args)
-        self._scripts.clear()
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
 
 
 _Entries = list[tuple[str, Mapping[Any, Any]]]

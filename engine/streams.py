@@ -29,8 +29,9 @@ from typing import Any
 
 import redis
 
-from engine.client import Appender, Batch, Client
+from engine.client import Appender, Client
 from engine.keys import Keys
+from engine.wire import Wire
 
 Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
 # Approximate cap per shard, far above any backlog workers leave; past it the oldest entries
@@ -79,6 +80,7 @@ class ShardLeases:
         self.clock = clock
         self.owned: set[int] = set()
         self._renewed = -math.inf
+        self._wire = Wire(client)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         # each worker prefers its own order of shards, so that workers starting together
@@ -96,13 +98,10 @@ class ShardLeases:
 
     def release(self) -> None:
         """Give every lease back and leave the live workers (a graceful stop)."""
-        # a global key (the live workers) beside the leases: one command each, never a
-        # script or command over both, which a Cluster keeps in different slots
-        batch = Batch(self.redis)
-        for shard in self.owned:
-            batch.script(self._release, [self._key(shard)], [self.name])
-        batch.pipe.zrem(self.keys.workers(self.group), self.name)
-        batch.execute()
+        self._wire.run_script(self._release, [([self._key(s)], [self.name]) for s in self.owned])
+        # the live workers are a global key: never in a script or command with a lease,
+        # which a Cluster keeps in another slot
+        self.redis.zrem(self.keys.workers(self.group), self.name)
         self.owned.clear()
         self._renewed = -math.inf
 
@@ -123,15 +122,16 @@ class ShardLeases:
         extra = extra[: max(0, len(self.owned) - share)]
         wanted = free[: max(0, share - len(self.owned))]
         held = sorted(self.owned)
-        batch = Batch(self.redis)
-        for shard in held:
-            batch.script(self._renew, [self._key(shard)], [self.name, LEASE_MS])
-        for shard in extra:
-            batch.script(self._release, [self._key(shard)], [self.name])
-        for shard in wanted:
-            batch.pipe.set(self._key(shard), self.name, nx=True, px=LEASE_MS)
-        replies = batch.execute()
-        renewed, taken = replies[: len(held)], replies[len(held) + len(extra) :]
+        # three round trips, once a second: scripts go through the wire, which loads a script
+        # a server does not know (a restarted or promoted Cluster node) and runs it again
+        lease = self._key
+        renewed = self._wire.run_script(
+            self._renew, [([lease(s)], [self.name, LEASE_MS]) for s in held]
+        )
+        self._wire.run_script(self._release, [([lease(s)], [self.name]) for s in extra])
+        taken = self._wire.call_many(
+            [(b"SET", lease(s), self.name, b"NX", b"PX", LEASE_MS) for s in wanted]
+        )
         self.owned = {shard for shard, ok in zip(held, renewed, strict=True) if ok}
         self.owned -= set(extra)
         self.owned |= {shard for shard, ok in zip(wanted, taken, strict=True) if ok}
