@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import click
 import redis
+from redis.exceptions import RedisClusterUnreachableError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -253,7 +254,10 @@ def test_features(features: tuple[str, ...], flows_dir: str) -> None:
 
 @contextlib.contextmanager
 def _redis(settings: Settings) -> Iterator[Client]:
-    client, server = connect(settings.redis_url, settings.data_dir.resolve())
+    try:
+        client, server = connect(settings.redis_url, settings.data_dir.resolve())
+    except RedisClusterUnreachableError as err:
+        raise click.ClickException(f"no node of the Redis Cluster answers: {err}") from err
     try:
         yield client
     finally:

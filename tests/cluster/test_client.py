@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from redis.cluster import RedisCluster
 
+from cli import main
 from engine.client import Client, parley_client
 from engine.core import Engine
 from engine.events import Event
@@ -102,3 +104,12 @@ def test_a_publish_returns_once_a_replica_holds_the_event(
         with redis_cluster.replica_of(redis_cluster.primary_of(key)).client() as replica:
             replica.readonly()
             assert replica.xlen(key) == 1  # no lag left to wait for: it is there already
+
+
+def test_a_command_whose_cluster_answers_on_no_node_says_so_in_a_line() -> None:
+    away = ",".join(f"127.0.0.1:{port}" for port in free_ports(2))  # nothing listens there
+    result = CliRunner().invoke(
+        main, ["funnel", "promo-card"], env={"REDIS_URL": f"redis+cluster://{away}"}
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no node of the Redis Cluster answers")
