@@ -29,7 +29,7 @@ from typing import Any
 
 import redis
 
-from engine.client import Appender, Client
+from engine.client import Appender, Client, read_group
 from engine.keys import Keys
 from engine.wire import Wire
 
@@ -182,7 +182,7 @@ class ShardedQueue:
         pipe = self.redis.pipeline(transaction=False)
         for shard in shards:
             pipe.xautoclaim(self.key(shard), self.group, consumer, 0, "0-0", count=count)
-            pipe.xreadgroup(self.group, consumer, {self.key(shard): ">"}, count=count)
+            read_group(pipe, self.redis, self.key(shard), self.group, consumer, count)
         replies = pipe.execute()
         taken: list[Entry] = []
         trimmed: list[tuple[int, bytes]] = []
