@@ -113,3 +113,29 @@ def test_a_command_whose_cluster_answers_on_no_node_says_so_in_a_line() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("Error: no node of the Redis Cluster answers")
+
+
+def test_a_workers_round_asks_no_node_where_its_keys_are(
+    client: Client, redis_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    (tmp_path / "echo.yaml").write_text(ECHO)
+    flows = FlowRegistry(client)
+    assert not flows.load([tmp_path]).failed()
+    worker = Worker(Engine(RedisStore(client), flows, ManualClock()), "w1")
+    EventStream(client).publish(hello(1))
+    before = asked_for_keys(redis_cluster)
+    assert worker.poll() == 1
+    worker.poll()
+    # redis-py asks a server (COMMAND GETKEYS) for the keys of a command it cannot read
+    # them from, a round trip each: 64 shards read would have been 64 of them
+    assert asked_for_keys(redis_cluster) == before
+
+
+def asked_for_keys(cluster: LocalCluster) -> int:
+    """How many COMMAND calls the cluster's nodes have served (6.2 counts them together)."""
+    total = 0
+    for node in cluster.live():
+        with node.client() as found:
+            stats = found.info("commandstats")
+        total += sum(int(v["calls"]) for k, v in stats.items() if k.startswith("cmdstat_command"))
+    return total
