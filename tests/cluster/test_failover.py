@@ -194,3 +194,31 @@ def test_a_master_killed_under_load_loses_no_acknowledged_event_and_doubles_noth
     for key, deliveries in load.carried_out.items():
         for delivered in deliveries:  # what was carried out is what the outbox kept
             assert orjson.loads(delivered) == commands[key]
+
+
+def test_a_commit_the_replica_never_got_is_made_again_though_the_worker_kept_the_state(
+    redis_cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """A promoted replica can miss a visitor's last commit; the worker that made it still
+    keeps that state in memory (engine.kept) and takes the event, delivered again, for
+    one it has applied. Its batch's commit, checked against the revision in Redis, fails,
+    and the event is applied again on the state Redis has."""
+    client = parley_client(redis_cluster.url)
+    client.flushall()
+    (tmp_path / "echo.yaml").write_text(ECHO)
+    flows = FlowRegistry(client)
+    assert not flows.load([tmp_path]).failed()
+    engine = Engine(RedisStore(client), flows, ManualClock(T0))
+    worker = Worker(engine, "w1")
+    event, keys = message(0), engine.store.keys
+    EventStream(client).publish(event)
+    assert worker.poll() == 1
+    assert len(engine.kept) == 1  # the worker keeps the state it committed
+    shard = keys.shard(event.visitor_id)
+    for key in (keys.visitor(event.visitor_id), keys.commands(shard), keys.trace(event.visitor_id)):
+        client.delete(key)  # the commit, as the replica never had it
+    EventStream(client).publish(event)  # delivered again: the outbox had not heard back
+    assert worker.poll() == 1
+    state, rev = engine.store.load(event.visitor_id)
+    assert (rev, state.funnel["echo"].triggers) == (1, 1)
+    assert [c["args"]["text"] for c in engine.store.read_commands()] == ["You said hello 0"]
