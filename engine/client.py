@@ -10,6 +10,8 @@ Redis 7 has none of its master's scripts):
 - `Appender`, which adds stream entries and, asked to, counts them added only once that
   many replicas hold them too (`WAIT`, on the connection that wrote them), so that a
   failover cannot lose a published event (docs/operations.md, "Redis Cluster").
+- `read_group`, an XREADGROUP routed to its stream's node, which redis-py would otherwise
+  ask a server about for every stream read;
 - `announce`: pub/sub messages (a Cluster pipeline refuses PUBLISH; any node passes a
   message on to the whole cluster).
 """
@@ -73,11 +75,6 @@ def plain_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(
         url, socket_timeout=10.0, socket_connect_timeout=2.0, retry=_retry(2)
     )
-
-
-def is_cluster(client: Client) -> bool:
-    """Whether `client` talks to a Redis Cluster."""
-    return isinstance(client, RedisCluster)
 
 
 def _retry(attempts: int) -> Retry:

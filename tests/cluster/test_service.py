@@ -17,11 +17,12 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.cluster import RedisCluster
 from sqlalchemy import select
 
 from chat.models import Workspace
 from cli import main
-from engine.client import is_cluster, parley_client
+from engine.client import parley_client
 from engine.keys import Keys
 from engine.ports import ManualClock
 from engine.worker import GROUP
@@ -97,7 +98,7 @@ def test_a_widget_visitor_goes_through_a_flow_on_the_cluster(
     app: Flask, owner: dict[str, str], settings: Settings
 ) -> None:
     services = app.extensions["parley"]
-    assert is_cluster(services.redis)
+    assert isinstance(services.redis, RedisCluster)
     client = app.test_client()
     conversation, visitor = start(client)
     services.settle()  # the promo card flow greets the new visitor
