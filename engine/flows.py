@@ -28,7 +28,6 @@ from engine.keys import Keys
 
 SET_CHECK_EVERY = 1.0  # seconds between a process's looks at the published set's version
 PUBLISH_ATTEMPTS = 10  # reloads at the same moment: each loser merges again on the new set
-_REDIS_AWAY = REDIS_AWAY
 log = logging.getLogger(__name__)
 
 
@@ -91,7 +90,7 @@ class FlowRegistry:
                     return
                 report = self._check(paths)
                 self._publish(report, replace=publish)
-            except _REDIS_AWAY as err:
+            except REDIS_AWAY as err:
                 log.warning("flows run in this process alone until Redis answers: %s", err)
                 if report is None:
                     report = self._check(paths)
