@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import click
 import redis
+from redis.exceptions import RedisClusterUnreachableError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -35,6 +36,7 @@ from dsl.errors import Diagnostic, FlowCheckError
 from dsl.graph import dot, mermaid
 from dsl.pipeline import CheckReport, FlowCompiler, action_locations
 from dsl.structure import flow_schema
+from engine.client import REDIS_AWAY, Client
 from engine.flows import FlowRegistry
 from engine.keys import Keys
 from engine.metrics import Metrics, prometheus_text
@@ -229,7 +231,7 @@ def _services_when_ready(settings: Settings, stop: threading.Event) -> Services 
             # a worker runs the flows `serve` published (the folder only if none are yet), so
             # one started from an older checkout never takes the others back to its flows
             return build_services(settings, SystemClock(), publish_flows=False)
-        except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+        except (*REDIS_AWAY, OperationalError) as err:
             click.echo(f"waiting for Redis and the database: {_first_line(err)}", err=True)
             if stop.wait(FAILURE_WAIT):
                 return None
@@ -251,8 +253,11 @@ def test_features(features: tuple[str, ...], flows_dir: str) -> None:
 
 
 @contextlib.contextmanager
-def _redis(settings: Settings) -> Iterator[redis.Redis]:
-    client, server = connect(settings.redis_url, settings.data_dir.resolve())
+def _redis(settings: Settings) -> Iterator[Client]:
+    try:
+        client, server = connect(settings.redis_url, settings.data_dir.resolve())
+    except RedisClusterUnreachableError as err:
+        raise click.ClickException(f"no node of the Redis Cluster answers: {err}") from err
     try:
         yield client
     finally:

@@ -150,7 +150,7 @@ def build_services(
         flows=registry,
         engine=engine,
         metrics=Metrics(client, keys),
-        events=EventStream(client, keys),
+        events=EventStream(client, keys, replicas=settings.redis_wait_replicas),
         sessions=sessions,
         changes=changes,
     )

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from redis.exceptions import RedisClusterUnreachableError
 
 import logs
 from engine.ports import SystemClock
@@ -73,7 +74,12 @@ def listen(host: str, port: int) -> socket.socket:
 def serve(settings: Settings, options: ServeOptions, say: Callable[[str], None]) -> int:
     """Run the service until SIGTERM or Ctrl-C; the exit status (1 if gunicorn failed)."""
     listener = listen(options.host, options.port)
-    services = build_services(settings, SystemClock())
+    try:
+        services = build_services(settings, SystemClock())
+    except RedisClusterUnreachableError as err:
+        # one Redis may be away at start (requests answer 503 until it is back); a Cluster
+        # client must learn the cluster's layout from one of its nodes first
+        raise ServeError(f"no node of the Redis Cluster answers: {err}") from err
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

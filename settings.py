@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 
 from channels.email import SmtpSettings
 from channels.messenger.settings import MessengerSettings
+from engine.client import CLUSTER_SCHEMES
 from engine.kept import KEPT_STATES
 from engine.keys import DEFAULT_SHARDS
 from logs import FORMATS, LEVELS
@@ -43,6 +44,8 @@ class Settings:
     """Where Parley keeps its state and finds its flows."""
 
     redis_url: str | None = None
+    # replicas that must hold a published event or webhook item before it counts as taken
+    redis_wait_replicas: int = 0
     database_url: str | None = None  # unset: a SQLite file in the data folder
     data_dir: Path = Path("var")
     flows_dir: Path = Path("flows")
@@ -66,7 +69,8 @@ class Settings:
         """Read the settings from environment variables (os.environ by default)."""
         env = os.environ if env is None else env
         return cls(
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=_redis_url(env),
+            redis_wait_replicas=_whole(env, "PARLEY_REDIS_WAIT_REPLICAS", 0, minimum=0),
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("PARLEY_DATA_DIR", "var")),
             flows_dir=Path(env.get("PARLEY_FLOWS_DIR", "flows")),
@@ -85,6 +89,21 @@ class Settings:
             widget_origins=_origins(env, "PARLEY_WIDGET_ORIGINS"),
             secret_keys=_secret_keys(env, "PARLEY_SECRET_KEYS"),
         )
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("REDIS_URL") or None
+    if url is not None and url.partition("://")[0] in CLUSTER_SCHEMES:
+        hosts = url.partition("://")[2].split("/")[0].split("?")[0].rpartition("@")[2]
+        if not all(_HOST_PORT.fullmatch(host) for host in hosts.split(",")):
+            raise SettingsError(
+                "REDIS_URL names a Redis Cluster by its nodes, host:port separated by commas "
+                "(redis+cluster://10.0.0.1:6379,10.0.0.2:6379)"
+            )
+    return url
+
+
+_HOST_PORT = re.compile(r"[^\s,:/@]+:\d{1,5}")
 
 
 def _messenger(env: Mapping[str, str]) -> MessengerSettings:

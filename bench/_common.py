@@ -20,6 +20,7 @@ from typing import Literal
 
 import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event, EventType
 from engine.flows import FlowRegistry
@@ -107,16 +108,15 @@ def run_prefix(name: str) -> str:
     return f"bench-{os.getpid()}-{name}"
 
 
-def drop_prefix(client: redis.Redis, prefix: str) -> None:
-    """Delete every key under `prefix` (what this run wrote)."""
-    batch: list[bytes] = []
+def drop_prefix(client: Client, prefix: str) -> None:
+    """Delete every key under `prefix` (what this run wrote): one key a command, pipelined,
+    so that it also runs on a Cluster (whose keys of one command must share a slot)."""
+    pipe = client.pipeline(transaction=False)
     for key in client.scan_iter(match=f"{prefix}*", count=10_000):
-        batch.append(key)
-        if len(batch) >= 10_000:
-            client.unlink(*batch)
-            batch.clear()
-    if batch:
-        client.unlink(*batch)
+        pipe.unlink(key)
+        if len(pipe) >= 10_000:
+            pipe.execute()
+    pipe.execute()
 
 
 def used_memory(client: redis.Redis) -> int:
@@ -364,9 +364,7 @@ def generated_flows(count: int = 10, steps: int = 50, seed: int = 11) -> list[st
     return [flow_text(index, steps, rng) for index in range(count)]
 
 
-def make_engine(
-    client: redis.Redis, prefix: str, flow_texts: Sequence[str], clock: Clock
-) -> Engine:
+def make_engine(client: Client, prefix: str, flow_texts: Sequence[str], clock: Clock) -> Engine:
     """An engine under key prefix `prefix`, with the flows loaded through FlowRegistry.load.
 
     Raises when the checker finds an error in any flow: benchmarking a flow the engine

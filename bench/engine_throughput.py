@@ -59,6 +59,7 @@ from _common import (
     run_prefix,
 )
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event
 from engine.ports import ManualClock
@@ -173,7 +174,7 @@ class Direct(Runner):
         return fired, self.seconds
 
 
-def server_cpu(client: redis.Redis) -> float:
+def server_cpu(client: Client) -> float:
     """CPU seconds redis-server has used (INFO cpu, user and system)."""
     info = client.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])

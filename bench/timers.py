@@ -71,6 +71,7 @@ from _common import (
     visitor,
 )
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event
 from engine.keys import Keys, as_text
@@ -110,7 +111,7 @@ def silence_fired(visitor_id: str, flow_id: str) -> None:
     print(f"visitor {visitor_id} quiet in {flow_id}")
 
 
-def memory_usage(client: redis.Redis, keys: list[str]) -> int:
+def memory_usage(client: Client, keys: list[str]) -> int:
     """MEMORY USAGE of `keys`, counting every element (SAMPLES 0), summed."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
@@ -118,7 +119,7 @@ def memory_usage(client: redis.Redis, keys: list[str]) -> int:
     return sum(found or 0 for found in pipe.execute())
 
 
-def _encodings(client: redis.Redis, keys: list[str]) -> str:
+def _encodings(client: Client, keys: list[str]) -> str:
     """How Redis encodes the schedule's sorted sets, e.g. `listpack 640, skiplist 64`."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
@@ -198,7 +199,7 @@ def _schedule_memory(engine: Engine, prefix: str, count: int) -> dict[str, Any]:
     }
 
 
-def _packed_bytes(client: redis.Redis, prefix: str, sets: list[str]) -> float:
+def _packed_bytes(client: Client, prefix: str, sets: list[str]) -> float:
     """Bytes per entry of the schedule's own entries in one sorted set as full as the server
     keeps compact: what the entries take with no key overheads (the memory floor)."""
     limit = client.config_get("zset-max-listpack-entries").get("zset-max-listpack-entries")

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 import logs
@@ -26,6 +25,7 @@ from chat.models import Conversation, ExecutedCommand
 from chat.news import event_for, tell
 from chat.outbox import EventOutbox
 from chat.ports import Deliveries
+from engine.client import Client
 from engine.effects import MESSAGE_COMMANDS
 from engine.keys import Keys
 from engine.streams import ShardedQueue, ShardLeases
@@ -41,7 +41,7 @@ class CommandExecutor:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        client: redis.Redis,
+        client: Client,
         keys: Keys,
         name: str,
         *,

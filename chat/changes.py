@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from chat.models import Contact, Conversation
+from engine.client import CLUSTER_AWAY, Client, announce
 
 log = logging.getLogger(__name__)
 _PENDING = "parley.changes"  # Session.info key: what the transaction wrote so far
@@ -39,7 +40,7 @@ class Change(NamedTuple):
 class ChangeFeed:
     """Publishes the notices of committed sessions and lets a page listen to its workspace's."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     def watch(self, sessions: sessionmaker[Session]) -> None:
@@ -50,13 +51,13 @@ class ChangeFeed:
 
     def publish(self, changes: set[Change]) -> None:
         """Send each notice to its workspace's channel; Redis away loses them (see above)."""
+        notices = [
+            (channel(change.workspace_id), orjson.dumps({"kind": change.kind, "id": change.id}))
+            for change in sorted(changes)
+        ]
         try:
-            with self.client.pipeline(transaction=False) as pipe:
-                for change in sorted(changes):
-                    body = orjson.dumps({"kind": change.kind, "id": change.id})
-                    pipe.publish(channel(change.workspace_id), body)
-                pipe.execute()
-        except redis.RedisError as err:
+            announce(self.client, notices)
+        except (redis.RedisError, *CLUSTER_AWAY) as err:
             log.warning("live notices not sent: %s", err)
 
     def listen(self, workspace_id: int, seconds: float) -> Iterator[dict[str, Any] | None]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chat.db import setup_lock
 from chat.models import OutboxEvent
+from engine.client import CLUSTER_AWAY
 from engine.events import Event, parse_event
 
 # A request gets this long to publish its own events before the workers take them over.
@@ -70,7 +71,7 @@ class EventOutbox:
             for row_id, event in staged:
                 self.publish(event)
                 published.append(row_id)
-        except redis.RedisError as err:
+        except (redis.RedisError, *CLUSTER_AWAY) as err:
             log.warning("events left in the outbox for the workers: %s", err)
         finally:
             if published:

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from engine.client import Client
 from engine.keys import Keys
 from engine.worker import GROUP as WORKER_GROUP
 
@@ -45,7 +46,7 @@ class Backlog:
     timers_due: int  # due at the time given, not fired yet
 
 
-def read_backlog(client: redis.Redis, keys: Keys, now: float, command_group: str) -> Backlog:
+def read_backlog(client: Client, keys: Keys, now: float, command_group: str) -> Backlog:
     """The backlog of every shard; timers count as due when due at `now` or earlier."""
     shards = range(keys.shards)
     pipe = client.pipeline(transaction=False)
@@ -72,7 +73,7 @@ def _ask_stream(pipe: Any, stream: str) -> None:
 
 
 def _second_round(
-    client: redis.Redis,
+    client: Client,
     keys: Keys,
     now: float,
     streams: list[tuple[str, str, Any, Any]],

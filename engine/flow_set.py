@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import orjson
-import redis
 
 from dsl.errors import Diagnostic
 from dsl.pipeline import CheckReport
+from engine.client import Client
 from engine.codec import dumps
 from engine.keys import Keys
 
@@ -100,7 +100,7 @@ def merge(report: CheckReport, previous: LoadedSet) -> LoadedSet:
 class PublishedSet:
     """The set in Redis: its version, the set itself, and the flows' sources."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: Client, keys: Keys) -> None:
         self.redis = client
         self.keys = keys
         self._replace = client.register_script(_REPLACE)

@@ -19,17 +19,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
 from dsl.compiler import CompiledFlow
 from dsl.pipeline import CheckReport, FlowCompiler
+from engine.client import REDIS_AWAY, Client
 from engine.errors import EngineError
 from engine.flow_set import LoadedSet, PublishedSet, merge, source_name
 from engine.keys import Keys
 
 SET_CHECK_EVERY = 1.0  # seconds between a process's looks at the published set's version
 PUBLISH_ATTEMPTS = 10  # reloads at the same moment: each loser merges again on the new set
-_REDIS_AWAY = (redis.ConnectionError, redis.TimeoutError)
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +45,7 @@ class FlowRegistry:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Keys | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -92,7 +90,7 @@ class FlowRegistry:
                     return
                 report = self._check(paths)
                 self._publish(report, replace=publish)
-            except _REDIS_AWAY as err:
+            except REDIS_AWAY as err:
                 log.warning("flows run in this process alone until Redis answers: %s", err)
                 if report is None:
                     report = self._check(paths)

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-
+from engine.client import Client
 from engine.errors import InvalidInput
 from engine.keys import Keys, as_text
 from engine.store import STATUSES
@@ -85,7 +84,7 @@ def _funnel(flow_id: str, scope: str, totals: dict[str, int]) -> Funnel:
 class Metrics:
     """Reads funnels and per-visitor drill-downs."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    def __init__(self, client: Client, keys: Keys | None = None) -> None:
         self.redis = client
         self.keys = keys or Keys()
 

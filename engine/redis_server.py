@@ -27,9 +27,10 @@ from typing import IO
 from urllib.parse import quote
 
 import redis
-from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from engine.client import Client, parley_client, plain_client
 from engine.errors import EngineError
 
 __all__ = ["EmbeddedRedis", "RedisUnavailable", "connect", "find_redis_server"]
@@ -100,17 +101,6 @@ def _control_client(socket_path: Path, timeout: float = 1.0) -> redis.Redis:
         socket_timeout=timeout,
         socket_connect_timeout=1.0,
         retry=Retry(NoBackoff(), 0),
-    )
-
-
-def parley_client(url: str) -> redis.Redis:
-    """Parley's client on `url`: a call fails within seconds while Redis is away (a 503, not
-    a hang), after two quick retries that ride out a dropped connection."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=10.0,
-        socket_connect_timeout=2.0,
-        retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 2),
     )
 
 
@@ -201,7 +191,7 @@ class EmbeddedRedis:
         if self._users is None:
             raise RedisUnavailable(f"the redis-server on {self.data_dir} is not running")
         if self._client is None:
-            self._client = parley_client(self.url)
+            self._client = plain_client(self.url)
         return self._client
 
     def stop(self) -> None:
@@ -403,8 +393,9 @@ def _signal(pid: int, signum: int) -> None:
         os.kill(pid, signum)
 
 
-def connect(redis_url: str | None, data_dir: Path) -> tuple[redis.Redis, EmbeddedRedis | None]:
-    """A client on `redis_url`, or, without one, on the data folder's shared redis-server."""
+def connect(redis_url: str | None, data_dir: Path) -> tuple[Client, EmbeddedRedis | None]:
+    """A client on `redis_url` (one Redis or a Cluster), or, without one, on the data
+    folder's shared redis-server."""
     if redis_url:
         return parley_client(redis_url), None
     server = EmbeddedRedis(data_dir)

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
-import redis
 
+from engine.client import Client
 from engine.codec import dumps
 from engine.effects import Effects
 from engine.keys import BUCKET_MS, Keys, as_text
@@ -88,7 +88,7 @@ return 1
 class RedisStore:
     """Visitor states, their effects, and the read side of timers, funnels and traces."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    def __init__(self, client: Client, keys: Keys | None = None) -> None:
         self.redis = client
         self.keys = keys or Keys()
         self.wire = Wire(client)

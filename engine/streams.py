@@ -29,7 +29,9 @@ from typing import Any
 
 import redis
 
+from engine.client import Appender, Client, read_group
 from engine.keys import Keys
+from engine.wire import Wire
 
 Entry = tuple[int, bytes, dict[bytes, bytes]]  # shard, entry id, fields
 # Approximate cap per shard, far above any backlog workers leave; past it the oldest entries
@@ -62,7 +64,7 @@ class ShardLeases:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         keys: Keys,
         name: str,
         group: str,
@@ -78,6 +80,7 @@ class ShardLeases:
         self.clock = clock
         self.owned: set[int] = set()
         self._renewed = -math.inf
+        self._wire = Wire(client)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         # each worker prefers its own order of shards, so that workers starting together
@@ -95,11 +98,10 @@ class ShardLeases:
 
     def release(self) -> None:
         """Give every lease back and leave the live workers (a graceful stop)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in self.owned:
-            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
-        pipe.zrem(self.keys.workers(self.group), self.name)
-        pipe.execute()
+        self._wire.run_script(self._release, [([self._key(s)], [self.name]) for s in self.owned])
+        # the live workers are a global key: never in a script or command with a lease,
+        # which a Cluster keeps in another slot
+        self.redis.zrem(self.keys.workers(self.group), self.name)
         self.owned.clear()
         self._renewed = -math.inf
 
@@ -120,15 +122,16 @@ class ShardLeases:
         extra = extra[: max(0, len(self.owned) - share)]
         wanted = free[: max(0, share - len(self.owned))]
         held = sorted(self.owned)
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in held:
-            self._renew(keys=[self._key(shard)], args=[self.name, LEASE_MS], client=pipe)
-        for shard in extra:
-            self._release(keys=[self._key(shard)], args=[self.name], client=pipe)
-        for shard in wanted:
-            pipe.set(self._key(shard), self.name, nx=True, px=LEASE_MS)
-        replies = pipe.execute()
-        renewed, taken = replies[: len(held)], replies[len(held) + len(extra) :]
+        # three round trips, once a second: scripts go through the wire, which loads a script
+        # a server does not know (a restarted or promoted Cluster node) and runs it again
+        lease = self._key
+        renewed = self._wire.run_script(
+            self._renew, [([lease(s)], [self.name, LEASE_MS]) for s in held]
+        )
+        self._wire.run_script(self._release, [([lease(s)], [self.name]) for s in extra])
+        taken = self._wire.call_many(
+            [(b"SET", lease(s), self.name, b"NX", b"PX", LEASE_MS) for s in wanted]
+        )
         self.owned = {shard for shard, ok in zip(held, renewed, strict=True) if ok}
         self.owned -= set(extra)
         self.owned |= {shard for shard, ok in zip(wanted, taken, strict=True) if ok}
@@ -142,15 +145,19 @@ class ShardedQueue:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         key: Callable[[int], str],
         dead_letters: Callable[[int], str],
         group: str,
+        *,
+        replicas: int = 0,
     ) -> None:
         self.redis = client
         self.key = key
         self.dead_letters = dead_letters
         self.group = group
+        # that many replicas hold an entry before `add` returns (see engine.client)
+        self.appender = Appender(client, replicas)
 
     def ensure_group(self, shards: Iterable[int]) -> None:
         """Create the consumer group on every shard's stream (idempotent)."""
@@ -162,11 +169,10 @@ class ShardedQueue:
                     raise
 
     def add(self, entries: Iterable[tuple[int, Mapping[Any, Any]]]) -> None:
-        """Append each `(shard, fields)` to its shard's stream, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        for shard, fields in entries:
-            pipe.xadd(self.key(shard), dict(fields), maxlen=STREAM_LENGTH, approximate=True)
-        pipe.execute()
+        """Append each `(shard, fields)` to its shard's stream, in one round trip (one per
+        Cluster node when replicas must hold them)."""
+        stream = [(self.key(shard), fields) for shard, fields in entries]
+        self.appender.append(stream, STREAM_LENGTH)
 
     def take(self, consumer: str, count: int, shards: Iterable[int]) -> list[Entry]:
         """The next entries of each leased shard in stream order, up to `count` per shard:
@@ -176,7 +182,7 @@ class ShardedQueue:
         pipe = self.redis.pipeline(transaction=False)
         for shard in shards:
             pipe.xautoclaim(self.key(shard), self.group, consumer, 0, "0-0", count=count)
-            pipe.xreadgroup(self.group, consumer, {self.key(shard): ">"}, count=count)
+            read_group(pipe, self.redis, self.key(shard), self.group, consumer, count)
         replies = pipe.execute()
         taken: list[Entry] = []
         trimmed: list[tuple[int, bytes]] = []

@@ -21,6 +21,8 @@ from hiredis import pack_command
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from engine.client import Client
+
 Command = tuple[bytes | str | int | float, ...]
 # hiredis' stub declares a one-element tuple; it packs a tuple of any length
 _pack = cast(Callable[[Command], bytes], pack_command)
@@ -29,7 +31,7 @@ _pack = cast(Callable[[Command], bytes], pack_command)
 class Wire:
     """Sends lists of commands for one client and returns their replies."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
         self._cluster = isinstance(client, redis.RedisCluster)
         self._loaded: set[str] = set()  # scripts given to the server by this process
@@ -40,10 +42,10 @@ class Wire:
             return []
         if self._cluster:
             pipe: Any = self.client.pipeline()
-            for command in commands:
-                pipe.execute_command(*command)
+            for name, *args in commands:  # it routes by the name, which must be text
+                pipe.execute_command(name.decode() if isinstance(name, bytes) else name, *args)
             return list(pipe.execute(raise_on_error=False))
-        pool = self.client.connection_pool
+        pool = cast(redis.Redis, self.client).connection_pool  # not a Cluster: see above
         connection: Any = pool.get_connection()  # redis-py's connections are untyped
         try:
             connection.send_packed_command([b"".join(map(_pack, commands))])

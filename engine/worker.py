@@ -15,8 +15,7 @@ import logging
 import threading
 from collections.abc import Iterable
 
-import redis
-
+from engine.client import Appender, Client
 from engine.core import Engine
 from engine.errors import InvalidInput
 from engine.events import Event, parse_event
@@ -30,7 +29,7 @@ log = logging.getLogger(__name__)
 _EVENT_FAILURES = (InvalidInput, ValueError, KeyError, LookupError, TypeError)
 
 
-def event_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
+def event_queue(client: Client, keys: Keys) -> ShardedQueue:
     """The shards' event streams, as the workers consume them."""
     return ShardedQueue(client, keys.events, keys.dead_letters, GROUP)
 
@@ -38,14 +37,17 @@ def event_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
 class EventStream:
     """The producer side: where the chat layer and channels put events for the engine."""
 
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    def __init__(self, client: Client, keys: Keys | None = None, *, replicas: int = 0) -> None:
         self.redis = client
         self.keys = keys or Keys()
+        # that many replicas hold an event before `publish` returns (see engine.client)
+        self.appender = Appender(client, replicas)
 
     def publish(self, event: Event) -> None:
-        """Append an event to its visitor's shard stream."""
+        """Append an event to its visitor's shard stream; with `replicas`, return once that
+        many replicas hold it too (else redis.TimeoutError: publish it again)."""
         stream = self.keys.events(self.keys.shard(event.visitor_id))
-        self.redis.xadd(stream, {"event": event.to_json()}, maxlen=STREAM_LENGTH, approximate=True)
+        self.appender.append([(stream, {"event": event.to_json()})], STREAM_LENGTH)
 
 
 class Worker:

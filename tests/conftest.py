@@ -23,6 +23,7 @@ from hypothesis import settings
 from sqlalchemy import create_engine
 
 from engine.redis_server import EmbeddedRedis
+from tests.cluster.local import LocalCluster
 
 # Developers' runs explore new random inputs; CI replays a fixed set, so main never turns red
 # by chance (a failure found locally is kept as a test case instead).
@@ -81,6 +82,20 @@ def own_redis() -> Iterator[EmbeddedRedis]:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A Redis Cluster of the session's own: three masters with a replica each, on loopback
+    (tests/cluster/local.py). Started on first use, stopped at the end of the session."""
+    folder = Path(tempfile.mkdtemp(prefix="parley-cluster-", dir="/tmp"))
+    cluster = LocalCluster(folder)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

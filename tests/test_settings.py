@@ -45,6 +45,9 @@ def test_smtp_settings_are_read_with_their_port_by_security() -> None:
         ({"PARLEY_PROXIES": "one"}, "PARLEY_PROXIES"),
         ({"PARLEY_MAX_BODY_BYTES": "0"}, "PARLEY_MAX_BODY_BYTES"),
         ({"PARLEY_KEPT_STATES": "-1"}, "PARLEY_KEPT_STATES"),
+        ({"PARLEY_REDIS_WAIT_REPLICAS": "-1"}, "PARLEY_REDIS_WAIT_REPLICAS"),
+        ({"REDIS_URL": "redis+cluster://10.0.0.1"}, "REDIS_URL"),
+        ({"REDIS_URL": "redis+cluster://10.0.0.1:6379;10.0.0.2:6379"}, "REDIS_URL"),
     ],
 )
 def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) -> None:
@@ -54,6 +57,13 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str) ->
 
 def test_processes_may_keep_no_visitor_states_in_memory() -> None:
     assert Settings.from_env({"PARLEY_KEPT_STATES": "0"}).kept_states == 0
+
+
+def test_a_redis_cluster_is_named_by_its_nodes_and_may_wait_for_replicas() -> None:
+    url = "redis+cluster://parley:secret@10.0.0.1:6379,10.0.0.2:6379"
+    settings = Settings.from_env({"REDIS_URL": url, "PARLEY_REDIS_WAIT_REPLICAS": "1"})
+    assert (settings.redis_url, settings.redis_wait_replicas) == (url, 1)
+    assert Settings.from_env({}).redis_wait_replicas == 0
 
 
 def test_log_settings_are_read_in_any_case() -> None:

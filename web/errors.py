@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from chat.errors import ChatError, RateLimited
+from engine.client import REDIS_AWAY
 from engine.errors import InvalidInput
 from web import responses
 from web.responses import answer
@@ -71,10 +71,11 @@ def register_errors(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(err.valid_methods)  # RFC 9110 asks for it
         return response
 
-    @app.errorhandler(redis.ConnectionError)
-    @app.errorhandler(redis.TimeoutError)
-    def redis_away(err: redis.RedisError) -> Response:
+    def redis_away(err: Exception) -> Response:
         return unavailable("Redis", err)
+
+    for away in REDIS_AWAY:  # a dropped connection, or a Cluster failing over
+        app.register_error_handler(away, redis_away)
 
     @app.errorhandler(OperationalError)
     def database_away(err: OperationalError) -> Response:

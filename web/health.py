@@ -12,6 +12,7 @@ from flask import Blueprint, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat.db import migrations_current
+from engine.client import CLUSTER_AWAY
 from web import responses
 from web.errors import RETRY_AFTER
 from web.openapi_parts import json_response
@@ -46,7 +47,7 @@ Check = tuple[bool, str]
 def _run(check: Callable[[Services], Check], found: Services) -> responses.CheckResult:
     try:
         ok, detail = check(found)
-    except (SQLAlchemyError, redis.RedisError) as err:
+    except (SQLAlchemyError, redis.RedisError, *CLUSTER_AWAY) as err:
         ok, detail = False, f"does not answer ({type(err).__name__})"
     return responses.CheckResult(ok=ok, detail=detail)
 

@@ -15,14 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import fields
 
-import redis
 from flask import request
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
+from redis.cluster import RedisCluster
 
 from chat.errors import RateLimited
+from engine.client import Client
 from settings import RateRules
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,10 @@ log = logging.getLogger(__name__)
 class Limiter:
     """Counts hits per rule and who, in Redis; refuses what is over its rule."""
 
-    def __init__(self, client: redis.Redis, prefix: str, rules: RateRules) -> None:
-        storage = RedisStorage(
-            "redis://",
-            connection_pool=client.connection_pool,
-            key_prefix=f"{prefix}:limits",
-            wrap_exceptions=True,
-        )
+    def __init__(
+        self, client: Client, prefix: str, rules: RateRules, url: str | None = None
+    ) -> None:
+        storage = _storage(client, f"{prefix}:limits", url)
         self.window = SlidingWindowCounterRateLimiter(storage)
         self.rules: dict[str, RateLimitItem | None] = {}
         for rule in fields(rules):
@@ -70,6 +68,30 @@ class Limiter:
         except StorageError as err:
             log.warning("rate limits not counted, Redis does not answer: %s", err)
             return True
+
+
+def _storage(client: Client, prefix: str, url: str | None) -> RedisStorage:
+    """The counters' storage: on `client`'s connections, or on a Cluster (`url`) a client
+    of its own, since `limits` builds its Cluster client itself. Each counter's two windows
+    share a hash tag, so its script stays in one slot."""
+    if not isinstance(client, RedisCluster):
+        return RedisStorage(
+            "redis://",
+            connection_pool=client.connection_pool,
+            key_prefix=prefix,
+            wrap_exceptions=True,
+        )
+    assert url is not None, "a Cluster client comes from a redis+cluster:// URL"
+    scheme, _, rest = url.partition("://")
+    tls: dict[str, bool] = {"ssl": True} if scheme.startswith("rediss") else {}
+    return RedisClusterStorage(
+        f"redis+cluster://{rest}",
+        key_prefix=prefix,
+        wrap_exceptions=True,
+        socket_timeout=10.0,
+        socket_connect_timeout=2.0,
+        **tls,
+    )
 
 
 def address() -> str:

@@ -27,6 +27,7 @@ from chat.changes import ChangeFeed
 from chat.notifications import NotificationSender
 from chat.outbox import EventOutbox
 from dsl.pipeline import CheckReport
+from engine.client import REDIS_AWAY, Client
 from engine.core import Engine
 from engine.flows import FlowRegistry
 from engine.metrics import Metrics
@@ -45,7 +46,7 @@ class Services:
     """Everything a request may need, wired together once per app."""
 
     settings: Settings
-    redis: redis.Redis
+    redis: Client
     embedded_redis: EmbeddedRedis | None
     flows: FlowRegistry
     engine: Engine
@@ -64,7 +65,7 @@ class Services:
         answer, the set this process last had."""
         try:
             self.flows.refresh(force=True)
-        except (redis.ConnectionError, redis.TimeoutError) as err:
+        except REDIS_AWAY as err:
             log.warning("flows as this process last had them; Redis does not answer: %s", err)
         return self.flows
 
@@ -83,7 +84,7 @@ class Services:
                 try:
                     made = made or self.rounds(name)  # needs Redis: retried like a round
                     busy = made.run_once()
-                except (redis.ConnectionError, redis.TimeoutError, OperationalError) as err:
+                except (*REDIS_AWAY, OperationalError) as err:
                     log.warning("worker %s: %s; retrying in %g s", name, err, FAILURE_WAIT)
                     stop.wait(FAILURE_WAIT)
                     continue
@@ -150,7 +151,8 @@ class Services:
     @functools.cached_property
     def limiter(self) -> Limiter:
         """The deployment's rate limits, counted in Redis."""
-        return Limiter(self.redis, self.engine.store.keys.prefix, self.settings.rate_rules)
+        keys = self.engine.store.keys
+        return Limiter(self.redis, keys.prefix, self.settings.rate_rules, self.settings.redis_url)
 
     @functools.cached_property
     def outbox(self) -> EventOutbox:
@@ -167,6 +169,7 @@ class Services:
             app_id=self.settings.messenger.app_id,
             profile=self.graph().profile,
             news=self.outbox,
+            replicas=self.settings.redis_wait_replicas,
         )
 
     def now(self) -> datetime:

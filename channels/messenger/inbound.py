@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import redis
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +39,7 @@ from chat.inbox_actions import REPLY_MAX
 from chat.models import Conversation, Message, MessengerPage
 from chat.news import tell
 from chat.outbox import EventOutbox
+from engine.client import Client
 from engine.events import EventType
 from engine.keys import Keys
 from engine.streams import ShardedQueue
@@ -53,13 +53,15 @@ log = logging.getLogger(__name__)
 Profile = Callable[[str, str], dict[str, str]]  # (psid, page token) -> the Graph profile
 
 
-def inbound_queue(client: redis.Redis, keys: Keys) -> ShardedQueue:
-    """The sharded stream webhook items wait in."""
+def inbound_queue(client: Client, keys: Keys, replicas: int = 0) -> ShardedQueue:
+    """The sharded stream webhook items wait in (held by `replicas` replicas before a
+    webhook call is answered)."""
     return ShardedQueue(
         client,
         lambda shard: keys.channel_stream(shard, STREAM),
         lambda shard: keys.channel_stream(shard, STREAM + ":dead-letters"),
         GROUP,
+        replicas=replicas,
     )
 
 
@@ -69,16 +71,17 @@ class MessengerInbox:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        client: redis.Redis,
+        client: Client,
         keys: Keys,
         *,
         app_id: str,
         profile: Profile,
         news: EventOutbox,
+        replicas: int = 0,
     ) -> None:
         self.sessions = sessions
         self.keys = keys
-        self.queue = inbound_queue(client, keys)
+        self.queue = inbound_queue(client, keys, replicas)
         self.queue.ensure_group(range(keys.shards))
         self.app_id = app_id
         self.profile = profile

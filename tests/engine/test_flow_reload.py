@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event, EventType
 from engine.flows import SET_CHECK_EVERY, FlowRegistry
@@ -34,13 +34,13 @@ def folder(tmp_path: Path) -> Path:
     return flows
 
 
-def process(client: redis.Redis, clock: ManualClock) -> Engine:
+def process(client: Client, clock: ManualClock) -> Engine:
     """One process's engine, its registry on the shared clock (nothing loaded yet)."""
     return Engine(RedisStore(client), FlowRegistry(client, clock=clock.now), clock)
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, folder: Path, clock: ManualClock) -> Engine:
+def engine(redis_client: Client, folder: Path, clock: ManualClock) -> Engine:
     engine = process(redis_client, clock)
     assert not engine.flows.load([folder]).failed()
     return engine
@@ -177,7 +177,7 @@ def test_a_reload_that_changes_nothing_keeps_the_version(engine: Engine, folder:
 
 
 def test_a_second_process_swaps_to_the_set_the_first_reloaded(
-    engine: Engine, redis_client: redis.Redis, folder: Path, clock: ManualClock, tmp_path: Path
+    engine: Engine, redis_client: Client, folder: Path, clock: ManualClock, tmp_path: Path
 ) -> None:
     other = process(redis_client, clock)
     other.flows.start([tmp_path / "elsewhere"], publish=False)  # runs the published set
@@ -197,7 +197,7 @@ def test_a_second_process_swaps_to_the_set_the_first_reloaded(
 
 
 def test_the_engine_of_a_second_worker_runs_the_new_set(
-    engine: Engine, redis_client: redis.Redis, folder: Path, clock: ManualClock
+    engine: Engine, redis_client: Client, folder: Path, clock: ManualClock
 ) -> None:
     other = process(redis_client, clock)
     other.flows.start([folder], publish=False)
@@ -212,7 +212,7 @@ def test_the_engine_of_a_second_worker_runs_the_new_set(
 
 
 def test_a_run_started_by_a_process_that_is_ahead_is_not_ended_by_one_behind(
-    engine: Engine, redis_client: redis.Redis, folder: Path, clock: ManualClock
+    engine: Engine, redis_client: Client, folder: Path, clock: ManualClock
 ) -> None:
     behind = process(redis_client, clock)
     behind.flows.start([folder], publish=False)
@@ -227,7 +227,7 @@ def test_a_run_started_by_a_process_that_is_ahead_is_not_ended_by_one_behind(
 
 
 def test_a_reload_keeps_the_version_the_published_set_ran_for_a_bad_file(
-    engine: Engine, redis_client: redis.Redis, folder: Path, clock: ManualClock
+    engine: Engine, redis_client: Client, folder: Path, clock: ManualClock
 ) -> None:
     stale = process(redis_client, clock)
     stale.flows.start([folder], publish=False)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event, EventType
 from engine.flows import FlowRegistry
@@ -20,7 +20,7 @@ T0 = 1_767_225_600.0
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, tmp_path: Path) -> Engine:
+def engine(redis_client: Client, tmp_path: Path) -> Engine:
     (tmp_path / "pick.yaml").write_text(PICK)
     flows = FlowRegistry(redis_client)
     assert not flows.load([tmp_path]).failed()
@@ -41,7 +41,7 @@ def event(number: int, kind: EventType, text: str | None = None) -> Event:
 
 
 def test_a_forgotten_visitor_leaves_no_state_rows_trace_or_timer(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     engine.handle(event(1, "message.received", text="hi"))  # the flow waits with a timeout
     metrics = Metrics(redis_client)
@@ -58,7 +58,7 @@ def test_a_forgotten_visitor_leaves_no_state_rows_trace_or_timer(
 
 
 def test_no_late_event_brings_a_forgotten_visitor_back(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     engine.handle(event(1, "message.received", text="hi"))
     engine.handle(event(2, "visitor.forgotten"))
@@ -69,7 +69,7 @@ def test_no_late_event_brings_a_forgotten_visitor_back(
 
 
 def test_a_visitor_forgotten_in_the_batch_that_started_a_flow_leaves_no_row(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     engine.handle_batch([event(1, "message.received", text="hi"), event(2, "visitor.forgotten")])
     assert Metrics(redis_client).drill_down("pick")[0] == []

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.errors import InvalidInput
 from engine.events import Event, EventType
@@ -21,7 +21,7 @@ from engine.store import RedisStore
 from tests.engine.flows import PICK
 
 
-def engine_on(client: redis.Redis, folder: Path, clock: ManualClock) -> Engine:
+def engine_on(client: Client, folder: Path, clock: ManualClock) -> Engine:
     (folder / "pick.yaml").write_text(PICK)
     flows = FlowRegistry(client)
     assert not flows.load([folder]).failed()
@@ -51,11 +51,11 @@ def visit(engine: Engine, visitor: str, at: float, *, click: bool) -> None:
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, tmp_path: Path) -> Engine:
+def engine(redis_client: Client, tmp_path: Path) -> Engine:
     return engine_on(redis_client, tmp_path, ManualClock())
 
 
-def test_the_funnel_counts_visitors_and_rates(engine: Engine, redis_client: redis.Redis) -> None:
+def test_the_funnel_counts_visitors_and_rates(engine: Engine, redis_client: Client) -> None:
     for number in range(4):
         visit(engine, f"v{number}", 1_767_225_600.0 + number, click=number < 3)
     funnel = Metrics(redis_client).funnel("pick")
@@ -65,7 +65,7 @@ def test_the_funnel_counts_visitors_and_rates(engine: Engine, redis_client: redi
 
 
 def test_a_day_range_counts_visitors_by_the_day_of_their_first_trigger(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     day = 86_400.0
     visit(engine, "early", 1_767_225_600.0, click=False)  # 2026-01-01
@@ -76,7 +76,7 @@ def test_a_day_range_counts_visitors_by_the_day_of_their_first_trigger(
     assert metrics.funnel("pick", ["2026-01-01", "2026-01-02"]).triggered == 2
 
 
-def test_the_funnel_of_each_day_oldest_first(engine: Engine, redis_client: redis.Redis) -> None:
+def test_the_funnel_of_each_day_oldest_first(engine: Engine, redis_client: Client) -> None:
     day = 86_400.0
     visit(engine, "early", 1_767_225_600.0, click=False)  # 2026-01-01
     visit(engine, "late", 1_767_225_600.0 + day, click=True)  # 2026-01-02
@@ -90,9 +90,7 @@ def test_the_funnel_of_each_day_oldest_first(engine: Engine, redis_client: redis
     assert Metrics(redis_client).daily("pick", ["2026-01-03"])["2026-01-03"].triggers == 0
 
 
-def test_the_funnel_of_each_version(
-    engine: Engine, redis_client: redis.Redis, tmp_path: Path
-) -> None:
+def test_the_funnel_of_each_version(engine: Engine, redis_client: Client, tmp_path: Path) -> None:
     visit(engine, "old", 1_767_225_600.0, click=True)
     (tmp_path / "pick.yaml").write_text(PICK + "# changed: a new version\n")
     assert not engine.flows.load([tmp_path]).failed()
@@ -106,7 +104,7 @@ def test_the_funnel_of_each_version(
 
 
 def test_the_drill_down_pages_newest_first_without_repeats(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     for number in range(7):
         visit(engine, f"v{number}", 1_767_225_600.0 + number * 10, click=number % 2 == 0)
@@ -120,9 +118,7 @@ def test_the_drill_down_pages_newest_first_without_repeats(
     assert seen == [f"v{n}" for n in range(6, -1, -1)]
 
 
-def test_the_drill_down_filters_by_status_and_time(
-    engine: Engine, redis_client: redis.Redis
-) -> None:
+def test_the_drill_down_filters_by_status_and_time(engine: Engine, redis_client: Client) -> None:
     for number in range(6):
         visit(engine, f"v{number}", 1_767_225_600.0 + number * 10, click=number % 2 == 0)
     metrics = Metrics(redis_client)
@@ -134,7 +130,7 @@ def test_the_drill_down_filters_by_status_and_time(
     assert rows[0]["conversation_id"] == "c-v4"
 
 
-def test_a_forged_cursor_is_refused(engine: Engine, redis_client: redis.Redis) -> None:
+def test_a_forged_cursor_is_refused(engine: Engine, redis_client: Client) -> None:
     with pytest.raises(InvalidInput) as raised:
         Metrics(redis_client).drill_down("pick", cursor="not-a-cursor")
     assert raised.value.field == "cursor"
@@ -159,7 +155,7 @@ def test_a_pending_timer_survives_a_redis_restart(data_dir: Path, tmp_path: Path
         assert Metrics(server.client()).funnel("pick").completed == 1
 
 
-def test_funnels_are_exported_for_prometheus(engine: Engine, redis_client: redis.Redis) -> None:
+def test_funnels_are_exported_for_prometheus(engine: Engine, redis_client: Client) -> None:
     visit(engine, "v1", 1_767_225_600.0, click=True)
     text = prometheus_text([Metrics(redis_client).funnel("pick")])
     assert 'parley_flow_triggers_total{flow="pick"} 1\n' in text
@@ -169,7 +165,7 @@ def test_funnels_are_exported_for_prometheus(engine: Engine, redis_client: redis
 
 
 def test_a_run_whose_flow_version_is_gone_ends_and_says_why(
-    engine: Engine, redis_client: redis.Redis
+    engine: Engine, redis_client: Client
 ) -> None:
     visit(engine, "v1", 1_767_225_600.0, click=False)  # waits at the menu
     redis_client.delete(engine.store.keys.flow_sources())

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import redis
-
+from engine.client import Client
 from engine.keys import Keys
 from engine.ports import ManualClock
 from engine.streams import RENEW_EVERY, ShardLeases
@@ -12,13 +11,13 @@ KEYS = Keys()
 GROUP = "parley-workers"
 
 
-def test_a_worker_alone_leases_every_shard(redis_client: redis.Redis) -> None:
+def test_a_worker_alone_leases_every_shard(redis_client: Client) -> None:
     leases = ShardLeases(redis_client, KEYS, "w1", GROUP, clock=ManualClock().now)
     assert leases.shards() == list(range(KEYS.shards))
 
 
 def test_two_workers_split_the_shards_once_the_first_gives_back_its_extra(
-    redis_client: redis.Redis,
+    redis_client: Client,
 ) -> None:
     clock = ManualClock()
     first = ShardLeases(redis_client, KEYS, "w1", GROUP, clock=clock.now)
@@ -31,7 +30,7 @@ def test_two_workers_split_the_shards_once_the_first_gives_back_its_extra(
     assert set(first.shards()).isdisjoint(second.shards())
 
 
-def test_a_worker_renews_at_most_every_second(redis_client: redis.Redis) -> None:
+def test_a_worker_renews_at_most_every_second(redis_client: Client) -> None:
     clock = ManualClock()
     first = ShardLeases(redis_client, KEYS, "w1", GROUP, clock=clock.now)
     first.shards()
@@ -41,7 +40,7 @@ def test_a_worker_renews_at_most_every_second(redis_client: redis.Redis) -> None
     assert len(first.shards()) == KEYS.shards // 2
 
 
-def test_the_shards_of_a_worker_that_stops_go_to_the_others(redis_client: redis.Redis) -> None:
+def test_the_shards_of_a_worker_that_stops_go_to_the_others(redis_client: Client) -> None:
     clock = ManualClock()
     first = ShardLeases(redis_client, KEYS, "w1", GROUP, clock=clock.now)
     second = ShardLeases(redis_client, KEYS, "w2", GROUP, clock=clock.now)
@@ -55,7 +54,7 @@ def test_the_shards_of_a_worker_that_stops_go_to_the_others(redis_client: redis.
     assert second.shards() == list(range(KEYS.shards))
 
 
-def test_a_lease_another_worker_took_meanwhile_is_dropped(redis_client: redis.Redis) -> None:
+def test_a_lease_another_worker_took_meanwhile_is_dropped(redis_client: Client) -> None:
     clock = ManualClock()
     leases = ShardLeases(redis_client, KEYS, "w1", GROUP, clock=clock.now)
     leases.shards()

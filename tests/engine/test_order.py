@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import redis
-
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event
 from engine.flows import FlowRegistry
@@ -18,7 +17,7 @@ from tests.engine.flows import ECHO
 T0 = 1_767_225_600.0
 
 
-def make_engine(client: redis.Redis, tmp_path: Path) -> tuple[Engine, ManualClock]:
+def make_engine(client: Client, tmp_path: Path) -> tuple[Engine, ManualClock]:
     (tmp_path / "echo.yaml").write_text(ECHO)
     flows = FlowRegistry(client)
     assert not flows.load([tmp_path]).failed()
@@ -44,7 +43,7 @@ def said(engine: Engine) -> list[str]:
 
 
 def test_an_event_that_overtook_an_earlier_one_waits_for_it(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine, _ = make_engine(redis_client, tmp_path)
     for seq in (1, 3, 4, 2):
@@ -52,18 +51,14 @@ def test_an_event_that_overtook_an_earlier_one_waits_for_it(
     assert said(engine) == [f"You said hello {n}" for n in (1, 2, 3, 4)]
 
 
-def test_a_held_event_delivered_again_is_held_once(
-    redis_client: redis.Redis, tmp_path: Path
-) -> None:
+def test_a_held_event_delivered_again_is_held_once(redis_client: Client, tmp_path: Path) -> None:
     engine, _ = make_engine(redis_client, tmp_path)
     for seq in (1, 3, 3, 2, 3):
         engine.handle(message(seq))
     assert said(engine) == [f"You said hello {n}" for n in (1, 2, 3)]
 
 
-def test_events_wait_for_a_missing_one_only_so_long(
-    redis_client: redis.Redis, tmp_path: Path
-) -> None:
+def test_events_wait_for_a_missing_one_only_so_long(redis_client: Client, tmp_path: Path) -> None:
     engine, clock = make_engine(redis_client, tmp_path)
     engine.handle(message(1))
     engine.handle(message(3))
@@ -78,7 +73,7 @@ def test_events_wait_for_a_missing_one_only_so_long(
 
 
 def test_a_missing_event_that_comes_after_all_is_applied_once(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine, clock = make_engine(redis_client, tmp_path)
     engine.handle(message(1))
@@ -91,7 +86,7 @@ def test_a_missing_event_that_comes_after_all_is_applied_once(
 
 
 def test_a_state_from_before_numbering_takes_the_first_number_as_it_comes(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine, _ = make_engine(redis_client, tmp_path)
     engine.handle(replace(message(0), seq=None))  # the visitor's state has no number yet
@@ -101,7 +96,7 @@ def test_a_state_from_before_numbering_takes_the_first_number_as_it_comes(
 
 
 def test_events_without_a_number_are_applied_as_they_come(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine, _ = make_engine(redis_client, tmp_path)
     engine.handle(message(1))
@@ -111,7 +106,7 @@ def test_events_without_a_number_are_applied_as_they_come(
 
 
 def test_an_ended_conversation_does_not_drop_the_wait_for_a_missing_event(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine, clock = make_engine(redis_client, tmp_path)
     engine.handle(message(1))

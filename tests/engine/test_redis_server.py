@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import redis
 
 from engine import redis_server
+from engine.client import Client
 from engine.redis_server import EmbeddedRedis, RedisUnavailable, connect, find_redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,6 +217,6 @@ def test_find_redis_server_without_any_says_what_to_install(
 
 def test_client_is_bytes_in_bytes_out(data_dir: Path) -> None:
     with EmbeddedRedis(data_dir) as server:
-        client: redis.Redis = server.client()
+        client: Client = server.client()
         client.set("text", "é")
         assert client.get("text") == "é".encode()

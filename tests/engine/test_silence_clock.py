@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.events import Event
 from engine.flows import FlowRegistry
@@ -26,7 +26,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, tmp_path: Path, clock: ManualClock) -> Engine:
+def engine(redis_client: Client, tmp_path: Path, clock: ManualClock) -> Engine:
     for name, text in FLOWS.items():
         (tmp_path / name).write_text(text)
     flows = FlowRegistry(redis_client)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
+from engine.client import Client
 from engine.core import Engine
 from engine.effects import Effects
 from engine.events import Event
@@ -37,7 +37,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def engine(redis_client: redis.Redis, tmp_path: Path, clock: ManualClock) -> Engine:
+def engine(redis_client: Client, tmp_path: Path, clock: ManualClock) -> Engine:
     (tmp_path / "nudge.yaml").write_text(FLOW)
     flows = FlowRegistry(redis_client)
     assert not flows.load([tmp_path]).failed()
@@ -56,12 +56,12 @@ def hello(visitor: str, at: float) -> Event:
     )
 
 
-def schedule_keys(client: redis.Redis) -> list[bytes]:
+def schedule_keys(client: Client) -> list[bytes]:
     return sorted(client.scan_iter("parley:*:timer*"))
 
 
 def test_timers_in_many_minutes_all_fire_and_leave_no_key_behind(
-    engine: Engine, clock: ManualClock, redis_client: redis.Redis
+    engine: Engine, clock: ManualClock, redis_client: Client
 ) -> None:
     for number in range(12):  # due 90 s after messages 25 s apart: over several minutes
         engine.handle(hello(f"v{number}", T0 + 25 * number))
@@ -85,7 +85,7 @@ def test_a_timer_never_fires_before_it_is_due(engine: Engine, clock: ManualClock
 
 
 def test_a_stale_entry_is_taken_off_its_minute(
-    engine: Engine, clock: ManualClock, redis_client: redis.Redis
+    engine: Engine, clock: ManualClock, redis_client: Client
 ) -> None:
     state, rev = engine.store.load("v1")
     ghost = Effects("e0")  # a schedule entry whose timer the state does not hold

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import redis
 
+from engine.client import plain_client
 from engine.wire import Wire
+
+
+@pytest.fixture
+def redis_client(redis_server: str) -> Iterator[redis.Redis]:
+    """The session's one Redis: the packed path is one server's. A Cluster's commands go
+    through redis-py's cluster pipeline, which parses replies its own way (SET's is True);
+    the store's and the leases' tests run it on the Cluster."""
+    client = plain_client(redis_server)
+    client.flushall()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 import pytest
-import redis
 
+from engine.client import Client, parley_client
 from engine.core import Engine
 from engine.effects import Effects
 from engine.events import Event
@@ -21,7 +21,7 @@ from engine.worker import GROUP, EventStream, Worker
 from tests.engine.flows import ECHO
 
 
-def make_engine(client: redis.Redis, tmp_path: Path) -> Engine:
+def make_engine(client: Client, tmp_path: Path) -> Engine:
     (tmp_path / "echo.yaml").write_text(ECHO)
     flows = FlowRegistry(client)
     assert not flows.load([tmp_path]).failed()
@@ -46,7 +46,7 @@ def said(engine: Engine) -> list[str]:
 
 
 def test_published_events_are_applied_and_acknowledged(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     stream = EventStream(redis_client)
@@ -60,7 +60,7 @@ def test_published_events_are_applied_and_acknowledged(
     assert pending["pending"] == 0
 
 
-def test_an_event_delivered_twice_acts_once(redis_client: redis.Redis, tmp_path: Path) -> None:
+def test_an_event_delivered_twice_acts_once(redis_client: Client, tmp_path: Path) -> None:
     engine = make_engine(redis_client, tmp_path)
     stream = EventStream(redis_client)
     stream.publish(message(1))
@@ -75,7 +75,7 @@ def leasing_worker(engine: Engine, name: str, clock: ManualClock) -> Worker:
     return Worker(engine, name, leases=leases)
 
 
-def lapse(client: redis.Redis, worker: Worker) -> None:
+def lapse(client: Client, worker: Worker) -> None:
     """What Redis does LEASE_MS after a worker died: its leases and its liveness are gone."""
     keys = worker.keys
     client.delete(*[keys.lease(shard, GROUP) for shard in worker.leases.owned])
@@ -87,7 +87,7 @@ def said_in_order(engine: Engine) -> list[str]:
 
 
 def test_the_shards_of_a_dead_worker_are_taken_over_with_the_events_it_had_taken(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     EventStream(redis_client).publish(message(1))
@@ -105,7 +105,7 @@ def test_the_shards_of_a_dead_worker_are_taken_over_with_the_events_it_had_taken
 
 
 def test_a_shard_taken_over_is_applied_in_its_stream_order(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, tmp_path: Path
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     stream = EventStream(redis_client)
@@ -118,9 +118,7 @@ def test_a_shard_taken_over_is_applied_in_its_stream_order(
     assert said_in_order(engine) == ["You said hello 1", "You said hello 2"]
 
 
-def test_an_unreadable_event_is_set_aside_not_lost(
-    redis_client: redis.Redis, tmp_path: Path
-) -> None:
+def test_an_unreadable_event_is_set_aside_not_lost(redis_client: Client, tmp_path: Path) -> None:
     engine = make_engine(redis_client, tmp_path)
     keys = engine.store.keys
     worker = Worker(engine, "w1")
@@ -133,12 +131,9 @@ def test_an_unreadable_event_is_set_aside_not_lost(
 
 
 def test_concurrent_workers_on_one_visitor_lose_no_update(
-    redis_client: redis.Redis, tmp_path: Path
+    redis_client: Client, redis_url: str, tmp_path: Path
 ) -> None:
-    engines = [
-        make_engine(redis.Redis(connection_pool=redis_client.connection_pool), tmp_path)
-        for _ in range(4)
-    ]
+    engines = [make_engine(parley_client(redis_url), tmp_path) for _ in range(4)]
     events = [message(number) for number in range(200)]
     threads = [
         threading.Thread(target=lambda e=engine, i=index: [e.handle(ev) for ev in events[i::4]])
@@ -155,7 +150,7 @@ def test_concurrent_workers_on_one_visitor_lose_no_update(
 
 
 def test_one_poisoned_event_is_set_aside_and_the_others_are_applied(
-    redis_client: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    redis_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     apply = engine.runtime.apply

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Response, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from chat.errors import ChatError
+from engine.client import REDIS_AWAY
 from web.console.base import blueprint, page
 from web.console.messages import error_text
 from web.errors import RETRY_AFTER
@@ -46,8 +46,6 @@ def http_error(err: HTTPException) -> Response:
     return error_page(status, texts.get(status, err.description or err.name))
 
 
-@blueprint.errorhandler(redis.ConnectionError)
-@blueprint.errorhandler(redis.TimeoutError)
 @blueprint.errorhandler(OperationalError)
 def unavailable(err: Exception) -> Response:
     """Redis or the database does not answer: try again shortly."""
@@ -55,3 +53,7 @@ def unavailable(err: Exception) -> Response:
     response = error_page(503, _("Parley cannot reach its data at the moment; try again shortly."))
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
+
+
+for _away in REDIS_AWAY:  # a dropped connection, or a Cluster failing over
+    blueprint.register_error_handler(_away, unavailable)
