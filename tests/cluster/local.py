@@ -24,6 +24,7 @@ from typing import Any
 import redis
 
 from engine.redis_server import find_redis_server
+from tests.service.crowd import wall_clock
 
 START_ATTEMPTS = 3  # a free port can be taken by another process before a server binds it
 PR_SET_PDEATHSIG = 1
@@ -243,7 +244,7 @@ def _wait(ready: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) 
     while not ready():
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL)
+        wall_clock(POLL)  # real processes coming up or over: real time is the point
 
 
 def free_ports(count: int) -> list[int]:

@@ -31,6 +31,7 @@ from settings import RateRules, Settings
 from tests import seeding
 from tests.cluster.local import LocalCluster
 from tests.service.conftest import parley
+from tests.service.crowd import wall_clock
 
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,7 +140,7 @@ def test_worker_processes_on_the_cluster_share_its_shards_and_carry_a_visit_out(
         live = Keys().workers(GROUP)
         while not (redis.zcard(live) == 2 and texts(client, conversation, visitor)):
             assert time.monotonic() < deadline, "the workers did not carry the visit out"
-            time.sleep(0.1)
+            wall_clock(0.1)
         for worker in workers:
             worker.terminate()
         assert [worker.wait(timeout=PATIENCE) for worker in workers] == [0, 0]
