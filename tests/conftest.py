@@ -2,7 +2,10 @@
 
 Databases: every test that takes `db_url` runs on a SQLite file and, when TEST_DATABASE_URL is
 set (such as postgresql+psycopg://postgres@127.0.0.1:5432/test), on PostgreSQL as well, in
-a schema of the test process's own, dropped and recreated before each test.
+a schema of the test process's own. `db_url` is migrated and holds no rows: the migrations
+run once per test session (a SQLite file copied for each test; PostgreSQL's tables emptied
+between tests), as each migrating again cost a tenth of a second. `empty_db_url` is a
+database without tables, for the tests of the migrations themselves.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from argon2 import PasswordHasher, profiles
 from click.testing import CliRunner
 from hypothesis import settings
 from sqlalchemy import create_engine
 
+from chat import signin
+from chat.db import migrations_current, upgrade
 from engine.redis_server import EmbeddedRedis
 from tests.cluster.local import LocalCluster
 
@@ -30,6 +36,18 @@ from tests.cluster.local import LocalCluster
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# Argon2id at argon2-cffi's cheapest, its profile for tests: the default (64 MiB, three passes)
+# costs a tenth of a second per hash and per check, and hundreds of tests sign in. Processes
+# the tests start (`parley serve`) hash as in production.
+CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed in this process by CHEAP_HASHER."""
+    monkeypatch.setattr(signin, "_HASHER", CHEAP_HASHER)
 
 
 @pytest.fixture
@@ -45,12 +63,53 @@ BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a SQLite file in tmp_path, or PostgreSQL with a fresh schema."""
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database without tables: a SQLite file in tmp_path, or PostgreSQL with a fresh schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'parley.db'}"
     assert POSTGRES_URL is not None
     return reset_schema(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest revision, made once for the session."""
+    path = tmp_path_factory.mktemp("migrated") / "parley.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database without rows: a copy of the session's migrated SQLite file in
+    tmp_path, or this process's PostgreSQL schema with its tables emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "parley.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite:///{path}"
+    assert POSTGRES_URL is not None
+    return emptied_schema(POSTGRES_URL)
+
+
+def emptied_schema(url: str) -> str:
+    """This process's schema (see `reset_schema`) migrated and emptied of rows; migrated
+    afresh when a test left it at another revision or dropped it."""
+    migrated = schema_url(url)
+    engine = create_engine(migrated)
+    try:
+        with engine.begin() as connection:
+            if migrations_current(connection):
+                names = connection.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " AND tablename <> 'alembic_version'"
+                ).scalars()
+                tables = ", ".join(f'"{name}"' for name in names)
+                connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+                return migrated
+    finally:
+        engine.dispose()
+    upgrade(reset_schema(url))
+    return migrated
 
 
 def reset_schema(url: str) -> str:
@@ -59,7 +118,7 @@ def reset_schema(url: str) -> str:
     Each pytest process gets a schema named after its pid (made the search path through the
     connection's options), so two suites run on one PostgreSQL at once never drop each
     other's tables."""
-    schema = f"parley_test_{os.getpid()}"
+    schema = _schema()
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
@@ -67,8 +126,17 @@ def reset_schema(url: str) -> str:
             connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     finally:
         engine.dispose()
+    return schema_url(url)
+
+
+def schema_url(url: str) -> str:
+    """`url` with this process's schema as the search path."""
     separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
+    return f"{url}{separator}options=-csearch_path%3D{_schema()}"
+
+
+def _schema() -> str:
+    return f"parley_test_{os.getpid()}"
 
 
 @pytest.fixture

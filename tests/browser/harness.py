@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from argon2 import PasswordHasher
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from flask import Flask
 from playwright.sync_api import Locator, Page, Response
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from chat.members import add_member as add_member_to
 from chat.members import create_workspace
 from chat.models import Member, Workspace
+from tests.conftest import CHEAP_HASHER
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "console"
@@ -105,8 +105,8 @@ def _give_password(member: Member) -> None:
 
 @functools.cache
 def _password_hash() -> str:
-    """PASSWORD hashed once per test session: Argon2id takes its time on purpose."""
-    return str(PasswordHasher().hash(PASSWORD))
+    """PASSWORD hashed once per test session."""
+    return CHEAP_HASHER.hash(PASSWORD)
 
 
 # The website widget. Its timers run on Playwright's clock, installed at START by

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from channels.flow_deliveries import FlowDeliveries
 from chat.bridge import CommandExecutor
-from chat.db import make_engine, session_factory, upgrade
+from chat.db import make_engine, session_factory
 from chat.models import Contact, Conversation, Member, Workspace
 from chat.ports import Deliveries
 from engine.keys import Keys
@@ -26,8 +26,7 @@ T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine on the database, migrated to the latest revision."""
-    upgrade(db_url)
+    """An engine on the migrated database."""
     engine = make_engine(db_url)
     yield engine
     engine.dispose()

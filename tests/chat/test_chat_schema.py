@@ -87,13 +87,13 @@ def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds(
 
 
 def test_upgrade_finds_the_migrations_from_any_working_directory(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    upgrade(db_url)
-    engine = make_engine(db_url)
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
     try:
         assert table_names(engine) >= TABLES
     finally:
