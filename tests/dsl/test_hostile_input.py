@@ -43,13 +43,13 @@ def _assert_answered(result: FileResult) -> None:
         assert result.errors > 0  # a file that did not compile always says why
 
 
-@settings(FAST, max_examples=3_000)
+@settings(FAST, max_examples=1_000)
 @given(raw=st.binary(max_size=400))
 def test_any_bytes_get_findings_not_a_crash(raw: bytes) -> None:
     _assert_answered(FlowCompiler().check_source("fuzz.yaml", raw))
 
 
-@settings(FAST, max_examples=3_000)
+@settings(FAST, max_examples=1_000)
 @given(parts=st.lists(_yaml_alphabet, max_size=120))
 def test_yaml_like_text_gets_findings_not_a_crash(parts: list[str]) -> None:
     _assert_answered(FlowCompiler().check_source("fuzz.yaml", "".join(parts).encode()))
@@ -66,7 +66,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@settings(FAST, max_examples=4_000)
+@settings(FAST, max_examples=1_500)
 @given(data=st.data(), replacement=_values)
 def test_real_flows_with_a_random_part_get_findings_not_a_crash(
     data: st.DataObject, replacement: Any
