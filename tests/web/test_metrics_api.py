@@ -18,20 +18,8 @@ from engine.events import Event
 from engine.ports import ManualClock
 from server import create_app
 from settings import Settings
+from tests.engine.flows import WAIT_THEN_ASK
 
-FLOW = """
-id: nudge
-trigger:
-  message_received:
-start: pause
-steps:
-  pause:
-    wait: 90s
-    next: done
-  done:
-    say: "Still there?"
-    end: true
-"""
 T0 = 1_767_225_600.0
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -41,7 +29,7 @@ def flows_dir(tmp_path: Path) -> Path:
     """Only the nudge flow, whose wait puts one timer in the schedule per visitor."""
     folder = tmp_path / "flows"
     folder.mkdir()
-    (folder / "nudge.yaml").write_text(FLOW)
+    (folder / "nudge.yaml").write_text(WAIT_THEN_ASK)
     return folder
 
 
