@@ -39,6 +39,15 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return answer(responses.Error(error=detail), status)
 
 
+def http_error(err: HTTPException) -> Response:
+    """Not found, method not allowed and the like, as JSON."""
+    code = (err.name or "error").lower().replace(" ", "_")
+    response = error_response(err.code or 500, code, err.description or code)
+    if isinstance(err, MethodNotAllowed) and err.valid_methods:
+        response.headers["Allow"] = ", ".join(err.valid_methods)  # RFC 9110 asks for it
+    return response
+
+
 def register_errors(app: Flask) -> None:
     """Turn domain errors, HTTP errors and surprises into JSON errors."""
 
@@ -63,13 +72,7 @@ def register_errors(app: Flask) -> None:
         message = f"the request body is over the limit of {limit:,} bytes"
         return error_response(413, "too_large", message)
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> Response:
-        code = (err.name or "error").lower().replace(" ", "_")
-        response = error_response(err.code or 500, code, err.description or code)
-        if isinstance(err, MethodNotAllowed) and err.valid_methods:
-            response.headers["Allow"] = ", ".join(err.valid_methods)  # RFC 9110 asks for it
-        return response
+    app.register_error_handler(HTTPException, http_error)
 
     def redis_away(err: Exception) -> Response:
         return unavailable("Redis", err)

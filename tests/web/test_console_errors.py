@@ -31,6 +31,27 @@ def test_htmx_gets_the_error_as_a_fragment_in_chinese(client: FlaskClient) -> No
     assert "<html" not in answer.text
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # as Chromium sends
+
+
+def test_a_browser_at_an_address_nothing_serves_gets_a_console_page_in_its_language(
+    client: FlaskClient,
+) -> None:
+    answer = client.get("/inbox/nowhere", headers={"Accept": BROWSER, "Accept-Language": "zh-CN"})
+    assert (answer.status_code, answer.mimetype) == (404, "text/html")
+    assert "这里什么也没有" in answer.text
+    assert 'href="/inbox"' in answer.text  # a way back
+
+
+def test_an_integrator_at_an_address_nothing_serves_gets_the_api_s_json(
+    client: FlaskClient,
+) -> None:
+    for accept in ("application/json", "*/*", None):
+        answer = client.get("/inbox/nowhere", headers={"Accept": accept} if accept else {})
+        assert answer.status_code == 404, accept
+        assert answer.get_json()["error"]["code"] == "not_found", accept
+
+
 def test_live_notices_with_redis_away_answer_503_with_retry_after(
     tmp_path: Path, flows_dir: Path, db_url: str, own_redis: EmbeddedRedis
 ) -> None:

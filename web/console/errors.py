@@ -12,21 +12,25 @@ import logging
 from flask import Response, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from chat.errors import ChatError
 from engine.client import REDIS_AWAY
-from web.console.base import blueprint, page
+from web.console.base import blueprint, console_context, page
 from web.console.messages import error_text
 from web.errors import RETRY_AFTER
+from web.errors import http_error as api_http_error
 
 log = logging.getLogger(__name__)
 
 
-def error_page(status: int, message: str) -> Response:
-    """The error as a whole page, or as a fragment when htmx asked for part of one."""
+def error_page(status: int, message: str, context: dict[str, object] | None = None) -> Response:
+    """The error as a whole page, or as a fragment when htmx asked for part of one; `context`
+    for a request outside the console's routes, which its context processor does not serve."""
     template = "console/error_fragment.html" if request.headers.get("HX-Request") else None
-    return page(template or "console/error.html", status, code=status, message=message)
+    return page(
+        template or "console/error.html", status, code=status, message=message, **(context or {})
+    )
 
 
 @blueprint.errorhandler(ChatError)
@@ -43,7 +47,21 @@ def http_error(err: HTTPException) -> Response:
         403: _("This form is out of date: reload the page and try again."),
         404: _("There is nothing here: the page may have moved, or you may not see it."),
     }
-    return error_page(status, texts.get(status, err.description or err.name))
+    return error_page(status, texts.get(status, err.description or err.name), console_context())
+
+
+@blueprint.app_errorhandler(NotFound)
+def not_found(err: NotFound) -> Response:
+    """An address no route answers (a mistyped or old console link): the console's page for
+    a browser, which asks for HTML first; the API's JSON for anyone else."""
+    if request.blueprint == blueprint.name or _wants_html():
+        return http_error(err)
+    return api_http_error(err)
+
+
+def _wants_html() -> bool:
+    offered = ("application/json", "text/html")  # on a tie (*/*, or no Accept), JSON
+    return request.accept_mimetypes.best_match(offered) == "text/html"
 
 
 @blueprint.errorhandler(OperationalError)
