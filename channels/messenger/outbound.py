@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from channels.messenger.graph import GraphClient, GraphError, QuickReply, Sent
 from channels.messenger.inbound import METADATA_PREFIX, TEXT_PAYLOAD
@@ -86,9 +86,17 @@ class MessengerSender:
         return LeasedJobs(self).run_once(limit)
 
     def due(self, now: datetime) -> ColumnElement[bool]:
-        """Pending messages, once their retry's time has come."""
+        """Pending messages, once their retry's time has come and no earlier message of
+        their conversation still waits to go out: a visitor reads them in the order they
+        were written, even when Meta throttled the first or another worker holds it."""
         waited = or_(Message.send_after.is_(None), Message.send_after <= now)
-        return and_(Message.delivery == "pending", waited)
+        earlier = aliased(Message)
+        queued_before = exists().where(
+            earlier.conversation_id == Message.conversation_id,
+            earlier.id < Message.id,
+            earlier.delivery.in_(("pending", "sending")),
+        )
+        return and_(Message.delivery == "pending", waited, ~queued_before)
 
     def lapsed(self, now: datetime) -> ColumnElement[bool]:
         """Messages still `sending` past their lease (`send_after` holds its end)."""

@@ -146,6 +146,22 @@ def test_a_throttled_send_waits_as_meta_says_then_goes_out_once(shop: Shop) -> N
     assert stored(shop, answer["id"]).delivery == "sent"
 
 
+def test_a_reply_written_after_a_throttled_one_waits_for_it(shop: Shop) -> None:
+    conversation_id = visitor_wrote(shop, ago=HOUR)
+    shop.graph.fail_next("messages", code=613, regain_minutes=2)
+    reply(shop, conversation_id, text="Let me check")
+    shop.services.settle()  # throttled: back in the queue for two minutes
+    reply(shop, conversation_id, text="It left our warehouse today")
+    shop.services.settle()
+    assert shop.graph.sent == []  # the second does not overtake the first
+    shop.advance(120 * (1 + JITTER) + 1)  # Meta's two minutes, and the most jitter adds
+    shop.services.settle()
+    assert [sent.text for sent in shop.graph.sent] == [
+        "Let me check",
+        "It left our warehouse today",
+    ]
+
+
 @pytest.mark.parametrize(
     ("code", "subcode", "reason"),
     [
