@@ -9,6 +9,7 @@ nothing, and repeating an action changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from chat.conversations import record_message
+from chat.conversations import Recorded, record_message
 from chat.errors import Conflict, Invalid, NotFound
 from chat.models import Conversation, Member, Message, utcnow
 from chat.news import tell
@@ -27,6 +28,7 @@ from chat.values import clean_tag, whole_number
 from engine.events import EventType
 
 REPLY_MAX = 2000  # Messenger's limit on a text message, and the widget's
+CLIENT_ID = re.compile("[A-Za-z0-9_-]{1,64}")  # as the API's bodies have it
 MAX_BATCH = 500  # conversation ids in one hosting change
 
 
@@ -153,14 +155,29 @@ def reply(
     *,
     tag: str | None = None,
     allowed_tags: Iterable[str] = (),
-) -> Message:
+    client_id: str | None = None,
+) -> Recorded:
     """Record `agent`'s reply in the conversation, counted in its figures, and return it.
 
     On Messenger the reply window decides (chat.reply_window): inside it the reply goes as
     it is; past it, only with a message `tag` among `allowed_tags`, or the reply is refused
     (`WindowClosed`, a `Conflict` with code `window_closed`) with the way out in words.
+
+    A reply carrying the `client_id` of one already in the conversation (its client
+    retried a call whose answer it never got) is that reply, `created` False: nothing is
+    stored, told or sent again.
     """
     _check_visible(session, agent, conversation)
+    if client_id is not None:
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            raise Invalid("client_id", "a client_id is 1 to 64 letters, digits, - or _")
+        earlier = session.scalars(
+            select(Message).where(
+                Message.conversation_id == conversation.id, Message.client_id == client_id
+            )
+        ).first()
+        if earlier is not None:
+            return Recorded(earlier, created=False)
     if conversation.status == "ended":
         raise Conflict(f"conversation {conversation.id} has ended; a reply cannot be added")
     if not isinstance(text, str) or not text.strip():
@@ -168,14 +185,15 @@ def reply(
     if len(text) > REPLY_MAX:
         raise Invalid("text", f"a reply has at most {REPLY_MAX} characters; this has {len(text)}")
     message_tag = _message_tag(conversation, at, tag, tuple(allowed_tags))
-    message = record_message(
+    recorded = record_message(
         session, conversation, sender="agent", text=text, at=at, member_id=agent.id
-    ).message
-    message.message_tag = message_tag
+    )
+    message = recorded.message
+    message.message_tag, message.client_id = message_tag, client_id
     tell(
         session, conversation, "message.sent", at, f"reply:{message.id}", sender="agent", text=text
     )
-    return message
+    return recorded
 
 
 def _message_tag(

@@ -300,6 +300,7 @@ class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel", "channel_message_id"),
+        UniqueConstraint("conversation_id", "client_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         # The Messenger sender's queue: messages waiting to go out, by their earliest time.
         Index("ix_messages_delivery_send_after", "delivery", "send_after"),
@@ -317,6 +318,8 @@ class Message(Base):
     off_platform: Mapped[bool] = mapped_column(default=False)  # sent outside Parley
     channel: Mapped[Channel] = mapped_column(_choice(Channel, "channel"))
     channel_message_id: Mapped[str | None] = mapped_column(String(255))
+    # An agent's reply: the id its client chose for it, so that a retried call stores it once.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Outgoing messages on a channel that Parley sends itself (Messenger): where they stand.
     delivery: Mapped[Delivery | None] = mapped_column(_choice(Delivery, "delivery"))

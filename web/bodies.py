@@ -43,23 +43,22 @@ TEXT_BODY = {
     "required": ["text"],
     "properties": {"text": _TEXT},
 }
-# The visitor writes in the widget: `client_id`, chosen by the client for each message and
-# sent again with it when a call is retried, makes the retry store nothing twice.
+# `client_id`, chosen by the client for each message and sent again with it when a call is
+# retried, makes the retry store (and send) nothing twice.
+_CLIENT_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+# The visitor writes in the widget.
 WIDGET_MESSAGE_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["text"],
-    "properties": {
-        "text": _TEXT,
-        "client_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
-    },
+    "properties": {"text": _TEXT, "client_id": _CLIENT_ID},
 }
 # An agent's reply: on Messenger past 7 days, with a message tag from the allowed list.
 REPLY_BODY = {
     "type": "object",
     "additionalProperties": False,
     "required": ["text"],
-    "properties": {"text": _TEXT, "tag": text(40)},
+    "properties": {"text": _TEXT, "tag": text(40), "client_id": _CLIENT_ID},
 }
 
 

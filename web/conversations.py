@@ -122,7 +122,7 @@ def send(session: Session, member: Member, conversation_id: int) -> Response:
     """An agent replies; on Messenger, within the reply window or with an allowed tag."""
     body = json_body(REPLY_BODY)
     conversation = find_conversation(session, member, conversation_id)
-    message = reply(
+    message, created = reply(
         session,
         member,
         conversation,
@@ -130,8 +130,9 @@ def send(session: Session, member: Member, conversation_id: int) -> Response:
         services().now(),
         tag=body.get("tag"),
         allowed_tags=services().settings.messenger.allowed_tags,
+        client_id=body.get("client_id"),
     )
-    return answer(read(responses.Message, message), 201)
+    return answer(read(responses.Message, message), 201 if created else 200)
 
 
 @blueprint.post("/<id:conversation_id>/assign")

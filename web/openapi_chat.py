@@ -147,6 +147,7 @@ CHAT_PATHS: dict[str, Any] = {
             status="201",
             parameters=[path_id("conversation_id")],
             request=REPLY_BODY,
+            also={"200": returns(responses.Message, "sent before with this client_id: kept once")},
         ),
     },
     "/conversations/{conversation_id}/assign": {

@@ -226,7 +226,7 @@ def test_a_reply_is_recorded_as_the_agents_and_counted(
     conversation = add_conversation(
         assignee_id=agent.id, waiting_since=T0, last_visitor_message_at=T0
     )
-    message = reply(
+    message, _ = reply(
         session, agent, conversation, "Hello, how can I help?", T0 + timedelta(minutes=1)
     )
     assert (message.sender, message.member_id, message.text) == (
@@ -248,6 +248,29 @@ def test_a_reply_needs_some_text_within_the_limit(
         reply(session, owner, conversation, text, T0)
     assert caught.value.field == field
     assert conversation.message_count == 0
+
+
+def test_a_reply_sent_again_with_its_client_id_is_stored_and_told_once(
+    session: Session, owner: Member, add_conversation: AddConversation
+) -> None:
+    conversation = add_conversation(last_visitor_message_at=T0)
+    first = reply(session, owner, conversation, "On its way", T0, client_id="r1")
+    again = reply(session, owner, conversation, "On its way", T0, client_id="r1")
+    other = reply(session, owner, conversation, "On its way", T0, client_id="r2")
+    assert (first.created, again.created, other.created) == (True, False, True)
+    assert again.message.id == first.message.id != other.message.id
+    assert conversation.agent_message_count == 2
+    assert _told(session) == [("message.sent", str(conversation.id))] * 2
+
+
+@pytest.mark.parametrize("client_id", ["", "with space", "x" * 65, "ü"])
+def test_a_client_id_is_letters_digits_dashes_and_underscores(
+    session: Session, owner: Member, add_conversation: AddConversation, client_id: str
+) -> None:
+    conversation = add_conversation()
+    with pytest.raises(Invalid) as caught:
+        reply(session, owner, conversation, "On its way", T0, client_id=client_id)
+    assert caught.value.field == "client_id"
 
 
 def test_an_ended_conversation_takes_no_reply(
@@ -301,6 +324,6 @@ def test_a_reply_tells_the_engine_what_the_agent_said(
     session: Session, owner: Member, add_conversation: AddConversation
 ) -> None:
     conversation = add_conversation(last_visitor_message_at=T0 - timedelta(days=2))
-    message = reply(session, owner, conversation, "Sorry for the wait", T0)
+    message, _ = reply(session, owner, conversation, "Sorry for the wait", T0)
     assert message.message_tag == "HUMAN_AGENT"  # past 24 hours, within 7 days
     assert _told(session) == [("message.sent", str(conversation.id))]

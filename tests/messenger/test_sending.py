@@ -146,6 +146,15 @@ def test_a_throttled_send_waits_as_meta_says_then_goes_out_once(shop: Shop) -> N
     assert stored(shop, answer["id"]).delivery == "sent"
 
 
+def test_a_reply_retried_with_its_client_id_reaches_the_visitor_once(shop: Shop) -> None:
+    conversation_id = visitor_wrote(shop, ago=HOUR)
+    first = reply(shop, conversation_id, client_id="reply-1")
+    again = reply(shop, conversation_id, status=200, client_id="reply-1")
+    assert again["id"] == first["id"]
+    shop.services.settle()
+    assert [sent.text for sent in shop.graph.sent] == ["On its way"]
+
+
 def test_a_reply_written_after_a_throttled_one_waits_for_it(shop: Shop) -> None:
     conversation_id = visitor_wrote(shop, ago=HOUR)
     shop.graph.fail_next("messages", code=613, regain_minutes=2)

@@ -139,6 +139,19 @@ def test_an_agent_s_reply_shows_on_the_page_and_reaches_the_visitor(owner: Flask
     assert [(m["sender"], m["text"]) for m in seen["messages"]] == [("agent", "Hi Wanda!")]
 
 
+def test_a_reply_form_sent_twice_stores_the_reply_once(owner: FlaskClient) -> None:
+    conversation_id = widget_conversation(owner)
+    page = owner.get(f"/inbox/{conversation_id}").get_data(as_text=True)
+    (client_id,) = re.findall(r'name="client_id" value="([0-9a-f]{32})"', page)
+    form = {"text": "Hi Wanda!", "client_id": client_id}
+    for _ in range(2):  # the answer to the first was lost, and the browser sent it again
+        answer = owner.post(f"/inbox/{conversation_id}/reply", data=form, headers=HTMX)
+        assert answer.status_code == 200
+        assert client_id not in answer.get_data(as_text=True)  # the next reply gets a new id
+    messages = owner.get(f"/inbox/{conversation_id}/messages").get_data(as_text=True)
+    assert messages.count("Hi Wanda!") == 1
+
+
 def test_an_empty_reply_is_refused_at_the_reply_box(owner: FlaskClient) -> None:
     conversation_id = widget_conversation(owner)
     answer = owner.post(f"/inbox/{conversation_id}/reply", data={"text": "  "}, headers=HTMX)

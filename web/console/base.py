@@ -204,6 +204,7 @@ def console_context() -> dict[str, object]:
     language = choose_language()
     return {
         "conversation_url": conversation_url,
+        "new_client_id": lambda: secrets.token_hex(16),
         "csrf_field": csrf_field,
         "csrf_token": csrf_token,
         "me": g.get("parley_member"),

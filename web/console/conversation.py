@@ -107,12 +107,19 @@ def conversation_reply(
 ) -> ResponseReturnValue:
     """Send the agent's reply (on Messenger past the window, with the message tag chosen)."""
     text, tag = request.form.get("text", ""), request.form.get("tag") or None
+    client_id = request.form.get("client_id") or None
     messenger = services().settings.messenger
 
     def act(conversation: Conversation) -> object:
-        now = services().now()
         return reply(
-            session, member, conversation, text, now, tag=tag, allowed_tags=messenger.allowed_tags
+            session,
+            member,
+            conversation,
+            text,
+            services().now(),
+            tag=tag,
+            allowed_tags=messenger.allowed_tags,
+            client_id=client_id,
         )
 
     refusal = _attempt("reply", act, session, member, conversation_id)
