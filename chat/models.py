@@ -413,3 +413,5 @@ class OutboxEvent(Base):
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     event: Mapped[str] = mapped_column(Text)  # the event's JSON
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # Why the relay could not read it as an event: it stays here, set aside, for an operator.
+    error: Mapped[str | None] = mapped_column(Text)

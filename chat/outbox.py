@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from chat.db import setup_lock
 from chat.models import OutboxEvent
 from engine.client import CLUSTER_AWAY
+from engine.errors import InvalidInput
 from engine.events import Event, parse_event
 
 # A request gets this long to publish its own events before the workers take them over.
@@ -89,17 +90,28 @@ class EventOutbox:
             log.warning("published events left in the outbox, to be relayed again: %s", err)
 
     def run_once(self, limit: int = 500) -> int:
-        """Publish events that their request left behind; how many."""
+        """Publish events that their request left behind; how many rows were settled. A row
+        that no longer reads as an event (written by another version, say) is set aside with
+        the reason, so that it never holds up the ones after it."""
         with self.sessions.begin() as session:
             if not setup_lock(session, "event-outbox", wait=False):
                 return 0  # another worker relays: one at a time keeps each visitor's order
             rows = session.scalars(
                 select(OutboxEvent)
-                .where(OutboxEvent.created_at <= self.now() - RELAY_AFTER)
+                .where(
+                    OutboxEvent.created_at <= self.now() - RELAY_AFTER,
+                    OutboxEvent.error.is_(None),
+                )
                 .order_by(OutboxEvent.id)
                 .limit(limit)
             ).all()
             for row in rows:
-                self.publish(parse_event(row.event))
+                try:
+                    event = parse_event(row.event)
+                except InvalidInput as err:
+                    log.error("outbox event %d set aside: %s", row.id, err)
+                    row.error = str(err)
+                    continue
+                self.publish(event)
                 session.delete(row)
         return len(rows)
