@@ -8,6 +8,7 @@ two workers recording messages of one conversation neither lose a count nor stor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -15,11 +16,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat.errors import Invalid
 from chat.models import Channel, Contact, Conversation, Message, Sender
 
 # Channels whose messages Parley sends out itself (the widget's visitors fetch theirs): an
 # agent's or a flow's message there is recorded `pending` for the channel's sender.
 SENT_BY_PARLEY: frozenset[Channel] = frozenset({"messenger"})
+CLIENT_ID = re.compile("[A-Za-z0-9_-]{1,64}")  # as the API's bodies have it
 
 
 class Recorded(NamedTuple):
@@ -73,6 +76,7 @@ def record_message(
     flow_id: str | None = None,
     off_platform: bool = False,
     channel_message_id: str | None = None,
+    client_id: str | None = None,
     attachments: Sequence[Mapping[str, Any]] = (),
     history: bool = False,
 ) -> Recorded:
@@ -82,8 +86,10 @@ def record_message(
     Messenger contact sync): it is counted, but does not end or start anyone's wait, nor
     make a first response time.
 
-    A message whose `channel_message_id` is already stored on the conversation's channel is
-    not stored again: the stored one comes back with `created=False` and no figure moves.
+    A message whose `channel_message_id` is already stored on the conversation's channel, or
+    whose `client_id` (the id its client chose, to retry a call whose answer it never got) is
+    already stored in the conversation, is not stored again: the stored one comes back with
+    `created=False` and no figure moves.
 
     Figures: every message counts in `message_count`. Human agents' messages count in
     `agent_message_count`, whether sent in Parley or outside it (`off_platform`, such as a
@@ -98,10 +104,13 @@ def record_message(
     if at.tzinfo is None:
         raise ValueError(f"naive datetime {at.isoformat()}: give `at` a timezone (UTC)")
     _lock(session, conversation)
+    existing = None
     if channel_message_id is not None:
         existing = _find(session, conversation.channel, channel_message_id)
-        if existing is not None:
-            return Recorded(existing, created=False)
+    if existing is None and client_id is not None:
+        existing = sent_before(session, conversation, client_id)
+    if existing is not None:
+        return Recorded(existing, created=False)
     message = Message(
         conversation_id=conversation.id,
         sender=sender,
@@ -112,6 +121,7 @@ def record_message(
         off_platform=off_platform,
         channel=conversation.channel,
         channel_message_id=channel_message_id,
+        client_id=client_id,
         created_at=at,
         delivery="pending"
         if _to_send(conversation, sender, off_platform, channel_message_id)
@@ -134,6 +144,17 @@ def _lock(session: Session, conversation: Conversation) -> None:
     # Flush first: refreshing would otherwise drop the caller's unsaved changes to the row.
     session.flush()
     session.refresh(conversation, with_for_update=True)
+
+
+def sent_before(session: Session, conversation: Conversation, client_id: str) -> Message | None:
+    """The message of `conversation` its client sent with `client_id`, if there is one;
+    `Invalid` for an id that is not 1 to 64 letters, digits, - or _."""
+    if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+        raise Invalid("client_id", "a client_id is 1 to 64 letters, digits, - or _")
+    query = select(Message).where(
+        Message.conversation_id == conversation.id, Message.client_id == client_id
+    )
+    return session.scalars(query).one_or_none()
 
 
 def _find(session: Session, channel: Channel, channel_message_id: str) -> Message | None:

@@ -9,7 +9,6 @@ nothing, and repeating an action changes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,9 +17,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from chat.conversations import Recorded, record_message
+from chat.conversations import Recorded, record_message, sent_before
 from chat.errors import Conflict, Invalid, NotFound
-from chat.models import Conversation, Member, Message, utcnow
+from chat.models import Conversation, Member, utcnow
 from chat.news import tell
 from chat.permissions import require, visible_conversations
 from chat.reply_window import agent_terms
@@ -28,7 +27,6 @@ from chat.values import clean_tag, whole_number
 from engine.events import EventType
 
 REPLY_MAX = 2000  # Messenger's limit on a text message, and the widget's
-CLIENT_ID = re.compile("[A-Za-z0-9_-]{1,64}")  # as the API's bodies have it
 MAX_BATCH = 500  # conversation ids in one hosting change
 
 
@@ -168,16 +166,9 @@ def reply(
     stored, told or sent again.
     """
     _check_visible(session, agent, conversation)
-    if client_id is not None:
-        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
-            raise Invalid("client_id", "a client_id is 1 to 64 letters, digits, - or _")
-        earlier = session.scalars(
-            select(Message).where(
-                Message.conversation_id == conversation.id, Message.client_id == client_id
-            )
-        ).first()
-        if earlier is not None:
-            return Recorded(earlier, created=False)
+    earlier = None if client_id is None else sent_before(session, conversation, client_id)
+    if earlier is not None:  # before the checks: the conversation may have ended since
+        return Recorded(earlier, created=False)
     if conversation.status == "ended":
         raise Conflict(f"conversation {conversation.id} has ended; a reply cannot be added")
     if not isinstance(text, str) or not text.strip():
@@ -186,10 +177,16 @@ def reply(
         raise Invalid("text", f"a reply has at most {REPLY_MAX} characters; this has {len(text)}")
     message_tag = _message_tag(conversation, at, tag, tuple(allowed_tags))
     recorded = record_message(
-        session, conversation, sender="agent", text=text, at=at, member_id=agent.id
+        session,
+        conversation,
+        sender="agent",
+        text=text,
+        at=at,
+        member_id=agent.id,
+        client_id=client_id,
     )
     message = recorded.message
-    message.message_tag, message.client_id = message_tag, client_id
+    message.message_tag = message_tag
     tell(
         session, conversation, "message.sent", at, f"reply:{message.id}", sender="agent", text=text
     )

@@ -318,7 +318,8 @@ class Message(Base):
     off_platform: Mapped[bool] = mapped_column(default=False)  # sent outside Parley
     channel: Mapped[Channel] = mapped_column(_choice(Channel, "channel"))
     channel_message_id: Mapped[str | None] = mapped_column(String(255))
-    # An agent's reply: the id its client chose for it, so that a retried call stores it once.
+    # The id the message's client chose for it (the widget, an agent's reply), so that a
+    # retried call stores it once.
     client_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Outgoing messages on a channel that Parley sends itself (Messenger): where they stand.

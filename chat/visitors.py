@@ -50,7 +50,7 @@ def write(
         sender="visitor",
         text=text,
         at=at,
-        channel_message_id=None if client_id is None else f"{conversation_id}:{client_id}",
+        client_id=client_id,
     )
     if recorded.created:
         event_id = f"widget-message:{recorded.message.id}"

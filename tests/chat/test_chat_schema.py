@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from chat.db import alembic_config, database_url, downgrade, make_engine, upgrade
-from chat.models import Base, Contact, ExecutedCommand, Member, Workspace
+from chat.models import Base, Contact, Conversation, ExecutedCommand, Member, Message, Workspace
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 TABLES = {
@@ -84,6 +84,29 @@ def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds(
     assert not table_names(engine) & TABLES
     upgrade(db_url)
     assert table_names(engine) >= TABLES
+
+
+def test_0009_moves_the_widget_s_client_ids_and_back(
+    db_url: str, session: Session, add_conversation: Callable[..., Conversation]
+) -> None:
+    conversation = add_conversation(channel="widget")
+    session.add(
+        Message(
+            conversation_id=conversation.id,
+            sender="visitor",
+            channel="widget",
+            client_id="a1",
+            created_at=T0,
+        )
+    )
+    session.commit()
+    downgrade(db_url, "0008")
+    kept = session.connection().exec_driver_sql("SELECT channel_message_id FROM messages")
+    assert kept.scalars().all() == [f"{conversation.id}:a1"]
+    session.commit()
+    upgrade(db_url)
+    found = session.execute(select(Message.channel_message_id, Message.client_id)).all()
+    assert [tuple(row) for row in found] == [(None, "a1")]
 
 
 def test_upgrade_finds_the_migrations_from_any_working_directory(
