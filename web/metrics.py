@@ -92,6 +92,11 @@ def _failure_gauges(failures: Failures) -> Iterator[Metric]:
         "Notification emails that failed after their retries.",
         failures.notifications,
     )
+    yield _gauge(
+        "parley_outbox_events_set_aside",
+        "Outbox events the relay could not read as events, kept with the reason.",
+        failures.events_set_aside,
+    )
 
 
 def _gauge(name: str, help_text: str, value: int) -> GaugeMetricFamily:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from chat.members import add_member, issue_token
-from chat.models import Contact, Conversation, Message, Notification, Workspace
+from chat.models import Contact, Conversation, Message, Notification, OutboxEvent, Workspace
 from engine.events import Event
 from engine.ports import ManualClock
 from server import create_app
@@ -143,7 +143,7 @@ def test_events_not_consumed_and_timers_scheduled_show_until_done(
     assert samples["parley_commands_outstanding", frozenset()] == 0
 
 
-def test_failed_sends_and_notifications_are_counted(
+def test_failed_sends_notifications_and_set_aside_events_are_counted(
     app: Flask, client: FlaskClient, owner: dict[str, str]
 ) -> None:
     now = datetime.now(UTC)
@@ -181,6 +181,8 @@ def test_failed_sends_and_notifications_are_counted(
                     created_at=now,
                 )
             )
+        session.add(OutboxEvent(event="{}", created_at=now, error="version: unsupported"))
     samples = scrape(client, owner)
     assert samples["parley_messenger_sends_failed", frozenset()] == 2
     assert samples["parley_notifications_failed", frozenset()] == 1
+    assert samples["parley_outbox_events_set_aside", frozenset()] == 1
