@@ -185,6 +185,8 @@ def reply(
         member_id=agent.id,
         client_id=client_id,
     )
+    if not recorded.created:  # a retry that raced the first call, which stored it meanwhile
+        return recorded
     message = recorded.message
     message.message_tag = message_tag
     tell(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from chat import inbox_actions
 from chat.errors import Conflict, Forbidden, Invalid, NotFound
 from chat.inbox_actions import (
     MAX_BATCH,
@@ -261,6 +262,21 @@ def test_a_reply_sent_again_with_its_client_id_is_stored_and_told_once(
     assert again.message.id == first.message.id != other.message.id
     assert conversation.agent_message_count == 2
     assert _told(session) == [("message.sent", str(conversation.id))] * 2
+
+
+def test_a_retry_that_races_the_first_call_is_told_to_the_engine_once(
+    session: Session,
+    owner: Member,
+    add_conversation: AddConversation,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation = add_conversation(last_visitor_message_at=T0)
+    first = reply(session, owner, conversation, "On its way", T0, client_id="r1")
+    # the retry looked before the first call's transaction had committed, and found nothing
+    monkeypatch.setattr(inbox_actions, "sent_before", lambda *_args: None)
+    again = reply(session, owner, conversation, "On its way", T0, client_id="r1")
+    assert (again.created, again.message.id) == (False, first.message.id)
+    assert _told(session) == [("message.sent", str(conversation.id))]
 
 
 @pytest.mark.parametrize("client_id", ["", "with space", "x" * 65, "ü"])
