@@ -14,9 +14,11 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -139,12 +141,23 @@ def _schema() -> str:
     return f"parley_test_{os.getpid()}"
 
 
-@pytest.fixture
-def own_redis() -> Iterator[EmbeddedRedis]:
-    """A redis-server of this test's own, which the test stops and starts again (its socket
-    under /tmp: a unix socket path has at most 107 bytes)."""
-    folder = Path(tempfile.mkdtemp(prefix="parley-outage-", dir="/tmp"))
-    server = EmbeddedRedis(folder)
+S = TypeVar("S", bound="Server")
+
+
+class Server(Protocol):
+    """A server the tests start and stop: a redis-server, a local Redis Cluster."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@contextmanager
+def running_in_tmp(prefix: str, make: Callable[[Path], S]) -> Iterator[S]:
+    """The server `make` builds on a new folder under /tmp (a unix socket path has at most
+    107 bytes), started; stopped and its folder removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    server = make(folder)
     server.start()
     try:
         yield server
@@ -153,18 +166,19 @@ def own_redis() -> Iterator[EmbeddedRedis]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    """A redis-server of this test's own, which the test stops and starts again."""
+    with running_in_tmp("parley-outage-", EmbeddedRedis) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[LocalCluster]:
     """A Redis Cluster of the session's own: three masters with a replica each, on loopback
     (tests/cluster/local.py). Started on first use, stopped at the end of the session."""
-    folder = Path(tempfile.mkdtemp(prefix="parley-cluster-", dir="/tmp"))
-    cluster = LocalCluster(folder)
-    cluster.start()
-    try:
+    with running_in_tmp("parley-cluster-", LocalCluster) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass

@@ -12,8 +12,6 @@ executed keys makes a second delivery harmless).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -35,6 +33,7 @@ from engine.store import RedisStore
 from engine.streams import ShardedQueue, ShardLeases
 from engine.worker import EventStream, Worker
 from tests.cluster.local import LocalCluster
+from tests.conftest import running_in_tmp
 from tests.engine.flows import ECHO
 from tests.service.crowd import wall_clock
 
@@ -52,14 +51,8 @@ T = TypeVar("T")
 @pytest.fixture
 def cluster() -> Iterator[LocalCluster]:
     """A cluster of this test's own, since it kills one of its masters."""
-    folder = Path(tempfile.mkdtemp(prefix="parley-failover-", dir="/tmp"))
-    found = LocalCluster(folder)
-    found.start()
-    try:
+    with running_in_tmp("parley-failover-", LocalCluster) as found:
         yield found
-    finally:
-        found.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def message(number: int) -> Event:
