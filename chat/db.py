@@ -7,6 +7,7 @@ which otherwise starts transactions late and breaks SAVEPOINT and transactional 
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -98,8 +99,14 @@ def _migrate(url: str, run: Callable[[Config], None]) -> None:
 
 def migrations_current(connection: Connection) -> bool:
     """Whether the database's schema is the newest migration's."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    return MigrationContext.configure(connection).get_current_revision() == head
+    return MigrationContext.configure(connection).get_current_revision() == _head()
+
+
+@functools.cache
+def _head() -> str | None:
+    """The newest migration's revision: read from the migration files once per process
+    (readiness probes ask on every call), as they do not change under a running one."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

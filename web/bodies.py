@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 from flask import request
 
+from chat.conversations import CLIENT_ID
 from chat.values import TAG_MAX
 from web.errors import ApiError
 
@@ -45,7 +46,7 @@ TEXT_BODY = {
 }
 # `client_id`, chosen by the client for each message and sent again with it when a call is
 # retried, makes the retry store (and send) nothing twice.
-_CLIENT_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
+_CLIENT_ID = {"type": "string", "pattern": f"^{CLIENT_ID.pattern}$"}  # as the chat layer checks
 # The visitor writes in the widget.
 WIDGET_MESSAGE_BODY = {
     "type": "object",

@@ -42,21 +42,26 @@ def chat_error(err: ChatError) -> Response:
 @blueprint.errorhandler(HTTPException)
 def http_error(err: HTTPException) -> Response:
     """Not found, a stale form (CSRF) and the like."""
-    status = err.code or 500
-    texts = {
-        403: _("This form is out of date: reload the page and try again."),
-        404: _("There is nothing here: the page may have moved, or you may not see it."),
-    }
-    return error_page(status, texts.get(status, err.description or err.name), console_context())
+    return error_page(err.code or 500, _http_text(err))
 
 
 @blueprint.app_errorhandler(NotFound)
 def not_found(err: NotFound) -> Response:
     """An address no route answers (a mistyped or old console link): the console's page for
     a browser, which asks for HTML first; the API's JSON for anyone else."""
-    if request.blueprint == blueprint.name or _wants_html():
+    if request.blueprint == blueprint.name:
         return http_error(err)
+    if _wants_html():
+        return error_page(404, _http_text(err), console_context())
     return api_http_error(err)
+
+
+def _http_text(err: HTTPException) -> str:
+    texts: dict[int, str] = {
+        403: _("This form is out of date: reload the page and try again."),
+        404: _("There is nothing here: the page may have moved, or you may not see it."),
+    }
+    return texts.get(err.code or 500, str(err.description or err.name))
 
 
 def _wants_html() -> bool:
