@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from engine.effects import Effects
 from engine.errors import ConflictError
@@ -13,6 +13,7 @@ from engine.flows import FlowRegistry
 from engine.kept import KeptStates
 from engine.ports import Clock
 from engine.runtime import Runtime
+from engine.state import VisitorState
 from engine.store import RedisStore
 
 MAX_ATTEMPTS = 20  # a visitor's state rarely changes under us more than once or twice
@@ -77,16 +78,21 @@ class Engine:
         kept = {visitor: self.kept.take(visitor) for visitor in visitors}
         missing = [visitor for visitor, found in kept.items() if found is None]
         loaded = dict(zip(missing, self.store.load_many(missing), strict=True))
-        commits = []
-        for visitor in visitors:
-            state, rev = kept[visitor] or loaded[visitor]
-            merged = Effects(by_visitor[visitor][-1].id)
-            for event in by_visitor[visitor]:
-                effects = self.runtime.apply(state, event)
-                if effects is not None:
-                    merged.absorb(effects)
-            commits.append((state, rev, merged))
-        for done, (state, rev, _) in zip(self.store.commit_many(commits), commits, strict=True):
+        commits: list[tuple[VisitorState, int, Effects]] = []
+
+        def applied() -> Iterator[tuple[VisitorState, int, Effects]]:
+            for visitor in visitors:
+                state, rev = kept[visitor] or loaded[visitor]
+                merged = Effects(by_visitor[visitor][-1].id)
+                for event in by_visitor[visitor]:
+                    effects = self.runtime.apply(state, event)
+                    if effects is not None:
+                        merged.absorb(effects)
+                commits.append((state, rev, merged))
+                yield commits[-1]
+
+        # commit_many sends the commits while the later visitors' events are applied
+        for done, (state, rev, _) in zip(self.store.commit_many(applied()), commits, strict=True):
             if done:
                 self.kept.keep(state, rev + 1)
             else:

@@ -22,6 +22,7 @@ from engine.wire import Wire
 
 TRACE_RECORDS = 50  # trace records kept per visitor
 COMMAND_STREAM_LENGTH = 100_000  # approximate cap of each shard's command outbox
+COMMIT_CHUNK = 16  # commits per write while a batch is applied (see commit_many)
 STATUSES = ("completed", "engaged", "not_engaged")  # from the last a visitor reaches
 
 # ARGV[1] expected revision, ARGV[2] state JSON, then the operations one after another:
@@ -117,10 +118,22 @@ class RedisStore:
         keys, args = self._commit_args(state, rev, effects)
         return bool(self._commit(keys=keys, args=args))
 
-    def commit_many(self, items: Sequence[tuple[VisitorState, int, Effects]]) -> list[bool]:
-        """Several commits in one round trip; each is atomic on its own."""
-        calls = [self._commit_args(state, rev, effects) for state, rev, effects in items]
-        return [bool(done) for done in self.wire.run_script(self._commit, calls)]
+    def commit_many(self, items: Iterable[tuple[VisitorState, int, Effects]]) -> list[bool]:
+        """Several commits, each atomic on its own, with their replies read in one wait.
+
+        The commits are sent `COMMIT_CHUNK` at a time as `items` yields them, so Redis runs
+        the first ones while the caller is still applying the events of the next: the
+        wait at the end is for the last chunk only.
+        """
+        with self.wire.sending() as sent:
+            chunk: list[tuple[list[str], list[Any]]] = []
+            for state, rev, effects in items:
+                chunk.append(self._commit_args(state, rev, effects))
+                if len(chunk) == COMMIT_CHUNK:
+                    self.wire.send_script(sent, self._commit, chunk)
+                    chunk = []
+            self.wire.send_script(sent, self._commit, chunk)
+            return [bool(done) for done in self.wire.script_replies(sent, self._commit)]
 
     def _commit_args(
         self, state: VisitorState, rev: int, effects: Effects

@@ -6,6 +6,9 @@ in Python, and that was a third of the engine's CPU per event. hiredis, which re
 already uses to parse replies, packs a whole command in C. `Wire.call_many` packs every
 command with it, writes them all at once on one of the client's pooled connections and
 reads the replies in order, an error reply kept as its value rather than raised.
+`Wire.sending` does the same in pieces: each piece is written as soon as it is given and
+the replies are read at the end, so the server works through the first pieces while the
+caller prepares the next (a batch's commits, see `RedisStore.commit_many`).
 
 On a Redis Cluster client, which must route each command to the node of its key's slot,
 the commands go through redis-py's cluster pipeline instead.
@@ -13,7 +16,8 @@ the commands go through redis-py's cluster pipeline instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import redis
@@ -38,46 +42,98 @@ class Wire:
 
     def call_many(self, commands: Sequence[Command]) -> list[Any]:
         """Every command's reply, in order; an error reply is a `ResponseError` in the list."""
-        if not commands:
-            return []
-        if self._cluster:
-            pipe: Any = self.client.pipeline()
-            for name, *args in commands:  # it routes by the name, which must be text
-                pipe.execute_command(name.decode() if isinstance(name, bytes) else name, *args)
-            return list(pipe.execute(raise_on_error=False))
-        pool = cast(redis.Redis, self.client).connection_pool  # not a Cluster: see above
-        connection: Any = pool.get_connection()  # redis-py's connections are untyped
+        with self.sending() as sent:
+            sent.send(commands)
+            return sent.replies()
+
+    @contextmanager
+    def sending(self) -> Iterator[Sending]:
+        """Commands sent as they are given, their replies read at the end, in order: the
+        server runs the first ones while the caller prepares the next. Leaving the block
+        before the replies were read drops the connection, which must not be reused with
+        replies unread."""
+        sending = Sending(self.client, self._cluster)
         try:
-            connection.send_packed_command([b"".join(map(_pack, commands))])
-            return [_reply(connection) for _ in commands]
-        except BaseException:
-            connection.disconnect()  # a connection with replies unread must not be reused
-            raise
+            yield sending
         finally:
-            pool.release(connection)
+            sending.close()
 
     def run_script(
-        self, script: Script, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
+        self, script: Script, calls: Iterable[tuple[Sequence[str], Sequence[Any]]]
     ) -> list[Any]:
-        """`script` once per (keys, args), by EVALSHA; a server that does not know the script
-        yet (it restarted, or a Cluster node was promoted) is given it and those calls are
-        sent again, which is safe since a call refused with NOSCRIPT did nothing."""
+        """`script` once per (keys, args), by EVALSHA; see `send_script`."""
+        with self.sending() as sent:
+            self.send_script(sent, script, calls)
+            return self.script_replies(sent, script)
+
+    def send_script(
+        self, sent: Sending, script: Script, calls: Iterable[tuple[Sequence[str], Sequence[Any]]]
+    ) -> None:
+        """Send `script` once per (keys, args), by EVALSHA; `script_replies` reads them."""
         if script.sha not in self._loaded:  # else a first batch would all come back NOSCRIPT
             self.client.script_load(script.script)
             self._loaded.add(script.sha)
-        commands = [(b"EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
-        replies = self.call_many(commands)
+        sent.send([(b"EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls])
+
+    def script_replies(self, sent: Sending, script: Script) -> list[Any]:
+        """The replies of what was sent on `sent`, every command a call of `script`.
+
+        A server that did not know the script (it restarted, or a Cluster node was
+        promoted) is given it and those calls are sent again, which is safe since a call
+        refused with NOSCRIPT did nothing."""
+        replies = sent.replies()
         missing = [n for n, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:
             self.client.script_load(script.script)
-            for n, reply in zip(
-                missing, self.call_many([commands[n] for n in missing]), strict=True
-            ):
+            again = self.call_many([sent.commands[n] for n in missing])
+            for n, reply in zip(missing, again, strict=True):
                 replies[n] = reply
         for reply in replies:
             if isinstance(reply, ResponseError):
                 raise reply
         return replies
+
+
+class Sending:
+    """Commands on their way on one pooled connection (see `Wire.sending`)."""
+
+    def __init__(self, client: Client, cluster: bool) -> None:
+        self.client = client
+        self.cluster = cluster
+        self.commands: list[Command] = []
+        self._connection: Any = None  # redis-py's connections are untyped
+        self._unread = 0
+
+    def send(self, commands: Sequence[Command]) -> None:
+        """Send the commands now (on a Cluster client: keep them for `replies`)."""
+        self.commands += commands
+        if self.cluster or not commands:
+            return
+        if self._connection is None:
+            pool = cast(redis.Redis, self.client).connection_pool
+            self._connection = pool.get_connection()
+        self._connection.send_packed_command([b"".join(map(_pack, commands))])
+        self._unread += len(commands)
+
+    def replies(self) -> list[Any]:
+        """Every reply of what was sent, in order; an error reply is a `ResponseError`."""
+        if self.cluster:
+            pipe: Any = self.client.pipeline()
+            for name, *args in self.commands:  # it routes by the name, which must be text
+                pipe.execute_command(name.decode() if isinstance(name, bytes) else name, *args)
+            return list(pipe.execute(raise_on_error=False)) if self.commands else []
+        replies = [_reply(self._connection) for _ in range(self._unread)]
+        self._unread = 0
+        return replies
+
+    def close(self) -> None:
+        """Give the connection back, or drop it if replies are still unread."""
+        if self._connection is None:
+            return
+        if self._unread:
+            self._connection.disconnect()
+        cast(redis.Redis, self.client).connection_pool.release(self._connection)
+        self._connection = None
 
 
 def _reply(connection: Any) -> Any:

@@ -10,7 +10,7 @@ import redis
 from engine.core import Engine
 from engine.kept import KeptStates
 from engine.state import VisitorState
-from engine.store import RedisStore
+from engine.store import COMMIT_CHUNK, RedisStore
 from tests.engine.test_worker import make_engine, message
 
 
@@ -29,6 +29,23 @@ def test_a_state_written_meanwhile_by_another_process_is_loaded_again_not_overwr
     first.handle_batch([message(3)])
     first.handle(message(4))
     assert seen(first) == ["m1", "m2", "m3", "m4"]
+
+
+def test_in_a_batch_of_many_visitors_only_the_one_written_meanwhile_is_applied_again(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """The batch's commits go out in several chunks; each reply is matched to its own
+    visitor, so the one commit that lost its race is the one retried."""
+    first = make_engine(redis_client, tmp_path)
+    second = Engine(RedisStore(redis_client), first.flows, first.clock)
+    visitors = [f"v{n}" for n in range(3 * COMMIT_CHUNK)]
+    first.handle_batch([message(1, visitor=v) for v in visitors])
+    second.handle(message(2, visitor="v20"))
+    first.handle_batch([message(3, visitor=v) for v in visitors])
+    assert seen(first, "v20") == ["m1", "m2", "m3"]
+    assert {v: seen(first, v) for v in visitors if v != "v20"} == {
+        v: ["m1", "m3"] for v in visitors if v != "v20"
+    }
 
 
 def test_an_event_redelivered_after_redis_lost_its_commit_is_applied_again(

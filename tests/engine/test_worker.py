@@ -15,7 +15,7 @@ from engine.flows import FlowRegistry
 from engine.metrics import Metrics
 from engine.ports import ManualClock
 from engine.state import VisitorState
-from engine.store import RedisStore
+from engine.store import COMMIT_CHUNK, RedisStore
 from engine.streams import RENEW_EVERY, ShardLeases
 from engine.worker import GROUP, EventStream, Worker
 from tests.engine.flows import ECHO
@@ -152,20 +152,27 @@ def test_concurrent_workers_on_one_visitor_lose_no_update(
 def test_one_poisoned_event_is_set_aside_and_the_others_are_applied(
     redis_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The poison comes after two chunks of the batch's commits went to Redis: those
+    commits stand, and applying the batch again one by one repeats none of them."""
     engine = make_engine(redis_client, tmp_path)
-    apply = engine.runtime.apply
+    apply, applied, poison = engine.runtime.apply, [0], set()
 
     def poisoned(state: VisitorState, event: Event) -> Effects | None:
-        if event.id == "m2":
+        applied[0] += 1
+        if applied[0] == 2 * COMMIT_CHUNK + 1:
+            poison.add(event.id)
+        if event.id in poison:
             raise ValueError("this event breaks the flow")
         return apply(state, event)
 
     monkeypatch.setattr(engine.runtime, "apply", poisoned)
     stream = EventStream(redis_client)
-    for number in (1, 2, 3):
+    visitors = 3 * COMMIT_CHUNK
+    for number in range(visitors):
         stream.publish(message(number, visitor=f"v{number}"))
-    Worker(engine, "w1").poll()
-    assert said(engine) == ["You said hello 1", "You said hello 3"]
+    Worker(engine, "w1", batch=visitors).poll()
+    [bad] = poison
+    assert said(engine) == sorted(f"You said hello {n}" for n in range(visitors) if f"m{n}" != bad)
     dead = [
         fields[b"entry"]
         for shard in range(engine.store.keys.shards)
