@@ -43,6 +43,7 @@ from engine.metrics import Metrics, prometheus_text
 from engine.ports import SystemClock
 from engine.redis_server import connect
 from engine.store import RedisStore
+from engine.worker import collect_less_often
 from flowtest.simulator import Conversation, Simulator, simulation
 from flowtest.transcript import COMMAND_NAMES, TranscriptError, play, transcript_help
 from server import build_services, password_url
@@ -207,6 +208,7 @@ def worker(name: str) -> None:
     services = _services_when_ready(settings, stop)
     if services is None:
         return
+    collect_less_often()
     loaded = services.flows.loaded
     for finding in loaded.findings:
         click.echo(finding.headline())

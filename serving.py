@@ -31,6 +31,7 @@ from redis.exceptions import RedisClusterUnreachableError
 
 import logs
 from engine.ports import SystemClock
+from engine.worker import collect_less_often
 from server import build_services, create_app, first_start
 from settings import Settings
 from web.prometheus import MULTIPROC_VARIABLE, mark_process_dead
@@ -121,6 +122,8 @@ def _first_start_lines(services: Services) -> list[str]:
 
 def _start_engine(services: Services, count: int, stop: threading.Event) -> list[threading.Thread]:
     """The engine's worker threads, and the notification mail thread when there are any."""
+    if count:
+        collect_less_often()
     name = f"{socket.gethostname()}-{os.getpid()}"
     threads = [
         threading.Thread(target=services.work, args=(f"{name}-{n}", stop), daemon=True)

@@ -129,9 +129,15 @@ class _Apply(Context):
             )
         super().__init__(state, event, effects)
         self.flows = flows
-        self.steps = StepRunner(self)
         self._seen_now: Seen | None = None
         self._removed: set[str] = set()  # flows found removed while applying this event
+
+    @property
+    def steps(self) -> StepRunner:
+        """The step runner, made on use: one kept here would make a reference cycle, and
+        the whole event (its effects, commands, trace) would then wait for Python's cyclic
+        garbage collector instead of being freed once committed."""
+        return StepRunner(self)
 
     def run(self) -> None:
         """Update the facts, end what removed flows left, then let the event's handler act."""

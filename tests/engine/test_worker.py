@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from engine.client import Client, parley_client
+from engine.client import Client, parley_client, plain_client
 from engine.core import Engine
 from engine.effects import Effects
 from engine.events import Event
@@ -18,7 +20,7 @@ from engine.state import VisitorState
 from engine.store import COMMIT_CHUNK, RedisStore
 from engine.streams import RENEW_EVERY, ShardLeases
 from engine.worker import GROUP, EventStream, Worker
-from tests.engine.flows import ECHO
+from tests.engine.flows import ECHO, NUDGE, PICK
 
 
 def make_engine(client: Client, tmp_path: Path) -> Engine:
@@ -181,3 +183,32 @@ def test_one_poisoned_event_is_set_aside_and_the_others_are_applied(
     ]
     assert len(dead) == 1
     assert b"this event breaks the flow" in dead[0]
+
+
+def test_applying_events_leaves_no_reference_cycles(redis_server: str, tmp_path: Path) -> None:
+    """An event's objects are freed as soon as it is committed, not by Python's cyclic
+    collector, which a worker process runs rarely (`collect_less_often`). On one Redis:
+    redis-py's Cluster client makes a few cycles of its own per pipeline."""
+    redis_client = plain_client(redis_server)
+    redis_client.flushall()
+    for name, text in (("echo", ECHO), ("pick", PICK), ("nudge", NUDGE)):
+        (tmp_path / f"{name}.yaml").write_text(text)
+    flows = FlowRegistry(redis_client)
+    assert not flows.load([tmp_path]).failed()
+    clock = ManualClock()
+    engine = Engine(RedisStore(redis_client), flows, clock)
+    engine.handle(message(0))  # the first use of a flow compiles its templates
+    visitors = [f"v{n}" for n in range(20)]
+    gc.collect()
+    gc.disable()
+    try:
+        engine.handle_batch([message(1, visitor=v) for v in visitors])
+        engine.handle_batch(
+            [replace(message(2, visitor=v), type="message.sent", sender="agent") for v in visitors]
+        )
+        clock.advance(2 * 3600)
+        assert engine.fire_due_timers() >= len(visitors)  # the nudges, at least
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+        redis_client.close()
