@@ -203,10 +203,13 @@ class ShardedQueue:
         return taken
 
     def ack(self, entries: Iterable[tuple[int, bytes]]) -> None:
-        """The `(shard, entry id)`s are done with, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
+        """The `(shard, entry id)`s are done with, in one round trip: one XACK per shard."""
+        by_shard: dict[int, list[bytes]] = {}
         for shard, entry_id in entries:
-            pipe.xack(self.key(shard), self.group, entry_id)
+            by_shard.setdefault(shard, []).append(entry_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for shard, entry_ids in by_shard.items():
+            pipe.xack(self.key(shard), self.group, *entry_ids)
         pipe.execute()
 
     def set_aside(self, shard: int, fields: Mapping[bytes, bytes], error: str) -> None:
