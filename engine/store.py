@@ -115,8 +115,8 @@ class RedisStore:
 
     def commit(self, state: VisitorState, rev: int, effects: Effects) -> bool:
         """Write state and effects atomically; False when the revision moved meanwhile."""
-        keys, args = self._commit_args(state, rev, effects)
-        return bool(self._commit(keys=keys, args=args))
+        [done] = self.wire.run_script(self._commit, [self._commit_args(state, rev, effects)])
+        return bool(done)
 
     def commit_many(self, items: Iterable[tuple[VisitorState, int, Effects]]) -> list[bool]:
         """Several commits, each atomic on its own, with their replies read in one wait.
