@@ -40,7 +40,9 @@ medians used (`_common.Yardstick`).
 from __future__ import annotations
 
 import argparse
+import math
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -72,6 +74,7 @@ from engine.worker import EventStream, Worker
 
 TIMERS_AFTER = 3 * 3600.0  # the clock moves this far before the timer phase
 PUBLISH_CHUNK = 5_000  # events per publishing pipeline
+RECORDED = 20_000  # about as many commits of the batched path are kept to replay (~5 KB each)
 REPLAY_CHUNK = 1_000  # recorded commits per round trip when replayed
 
 
@@ -130,17 +133,25 @@ class Unbatched(Runner):
 
 
 class RecordingWire(Wire):
-    """The store's wire, keeping every script call it sends: the commits, to replay."""
+    """The store's wire, counting the script calls it sends (the commits) and keeping all
+    those of one visitor in `every`, chosen by their key, to replay."""
 
     def __init__(self, client: Client) -> None:
         super().__init__(client)
         self.calls: list[tuple[Script, Sequence[str], Sequence[Any]]] = []
+        self.sent = 0
+        self.every = 1
 
     def send_script(
         self, sent: Sending, script: Script, calls: Iterable[tuple[Sequence[str], Sequence[Any]]]
     ) -> None:
         calls = list(calls)
-        self.calls += [(script, keys, args) for keys, args in calls]
+        self.sent += len(calls)
+        self.calls += [
+            (script, keys, args)
+            for keys, args in calls
+            if zlib.crc32(keys[0].encode()) % self.every == 0  # KEYS[1]: the visitor's
+        ]
         super().send_script(sent, script, calls)
 
 
@@ -177,13 +188,15 @@ class Batched(Runner):
 
 def replay_commits(client: redis.Redis, wire: RecordingWire, events: int, prefix: str) -> float:
     """Events/s of the recorded commits sent again on their emptied keys, with no engine
-    work: how fast Redis does what the engine's commits ask, a batch's worth at a time."""
+    work: how fast Redis does what the engine's commits ask, a batch's worth at a time.
+    A commit holds a visitor's events of one batch: commits/s times the path's events per
+    commit."""
     drop_prefix(client, prefix)
     started = time.perf_counter()
     for start in range(0, len(wire.calls), REPLAY_CHUNK):
         chunk = wire.calls[start : start + REPLAY_CHUNK]
         wire.run_script(chunk[0][0], [(keys, args) for _, keys, args in chunk])
-    rate = events / (time.perf_counter() - started)
+    rate = len(wire.calls) / (time.perf_counter() - started) * events / wire.sent
     drop_prefix(client, prefix)
     return rate
 
@@ -226,6 +239,8 @@ def run_path(client: redis.Redis, workload: Workload, make: Maker) -> tuple[Runn
     clock = ManualClock(T0)
     engine = make_engine(client, prefix, generated_flows(), clock)
     runner = make(engine, clock)
+    if isinstance(runner, Batched):  # keep the commits of a sample of visitors: ~9 each
+        runner.wire.every = math.ceil(len(workload.visitors) * 9 / RECORDED)
     rows: Rows = []
     try:
         for label, build in workload.phases(engine):
