@@ -30,6 +30,7 @@ from channels.messenger.sync import PageSync, run_to_end, start_sync
 from chat.db import database_url, make_engine, session_factory, upgrade
 from chat.members import issue_token
 from chat.models import Member, MessengerPage, SyncScope
+from chat.outbox import retry, set_aside
 from chat.secrets import SecretsError, new_key
 from chat.signin import issue_password_link
 from dsl.errors import Diagnostic, FlowCheckError
@@ -51,6 +52,8 @@ from serving import ServeError, ServeOptions
 from serving import serve as serve_until_stopped
 from settings import Settings, SettingsError
 from web.services import FAILURE_WAIT, Services
+
+OUTBOX_SHOWN = 200  # characters of a set-aside event's text that `parley outbox list` shows
 
 
 @click.group()
@@ -364,19 +367,56 @@ def member_password_link(email: str) -> None:
 @contextlib.contextmanager
 def _member(email: str) -> Iterator[tuple[Session, Member]]:
     """A transaction on the server's database and the member with `email` in it."""
+    with _transaction() as session:
+        address = email.strip().lower()  # as members are stored
+        member = session.scalars(select(Member).where(Member.email == address)).first()
+        if member is None:
+            raise click.ClickException(f"no member has the email {email}")
+        yield session, member
+
+
+@contextlib.contextmanager
+def _transaction() -> Iterator[Session]:
+    """A transaction on the server's database, migrated first."""
     settings = _settings()
     url = database_url(settings.database_url, settings.data_dir.resolve())
     upgrade(url)
     database = make_engine(url)
     try:
         with session_factory(database).begin() as session:
-            address = email.strip().lower()  # as members are stored
-            member = session.scalars(select(Member).where(Member.email == address)).first()
-            if member is None:
-                raise click.ClickException(f"no member has the email {email}")
-            yield session, member
+            yield session
     finally:
         database.dispose()
+
+
+@main.group(name="outbox")
+def outbox_group() -> None:
+    """Engine events the outbox relay set aside, unreadable (see docs/operations.md)."""
+
+
+@outbox_group.command(name="list")
+def outbox_list() -> None:
+    """The set-aside events, oldest first: id, when stored, why, the stored text."""
+    with _transaction() as session:
+        rows = [(row.id, row.created_at, row.error, row.event) for row in set_aside(session)]
+    if not rows:
+        click.echo("no event is set aside")
+    for number, created, error, text in rows:
+        click.echo(f"{number}  {created:%Y-%m-%d %H:%M:%S} UTC  {error}")
+        click.echo(f"    {text[:OUTBOX_SHOWN]}{'...' if len(text) > OUTBOX_SHOWN else ''}")
+
+
+@outbox_group.command(name="retry")
+@click.argument("ids", nargs=-1, type=int, required=True)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Give set-aside events with IDS back to the relay (once a fix reads them)."""
+    with _transaction() as session:
+        done = retry(session, ids)
+    if done:
+        click.echo(f"back in line for the relay: {', '.join(map(str, done))}")
+    missing = sorted(set(ids) - set(done))
+    if missing:
+        raise click.ClickException(f"not set aside: {', '.join(map(str, missing))}")
 
 
 @main.group(name="secrets")

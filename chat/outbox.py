@@ -11,7 +11,7 @@ the engine recognises.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -115,3 +115,20 @@ class EventOutbox:
                 self.publish(event)
                 session.delete(row)
         return len(rows)
+
+
+def set_aside(session: Session) -> list[OutboxEvent]:
+    """The events the relay set aside because they did not read as events, oldest first."""
+    query = select(OutboxEvent).where(OutboxEvent.error.is_not(None)).order_by(OutboxEvent.id)
+    return list(session.scalars(query))
+
+
+def retry(session: Session, ids: Collection[int]) -> list[int]:
+    """Put set-aside events back in line for the relay (once a fix reads them); returns the
+    ids that were set aside. One that still does not read is set aside again."""
+    rows = session.scalars(
+        select(OutboxEvent).where(OutboxEvent.id.in_(ids), OutboxEvent.error.is_not(None))
+    ).all()
+    for row in rows:
+        row.error = None
+    return sorted(row.id for row in rows)
