@@ -123,7 +123,8 @@ class RedisStore:
 
         The commits are sent `COMMIT_CHUNK` at a time as `items` yields them, so Redis runs
         the first ones while the caller is still applying the events of the next: the
-        wait at the end is for the last chunk only.
+        wait at the end is for the last chunk only (on one Redis; a Cluster client sends
+        them all at the end, one pipeline per master).
         """
         with self.wire.sending() as sent:
             chunk: list[tuple[list[str], list[Any]]] = []

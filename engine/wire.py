@@ -49,9 +49,13 @@ class Wire:
     @contextmanager
     def sending(self) -> Iterator[Sending]:
         """Commands sent as they are given, their replies read at the end, in order: the
-        server runs the first ones while the caller prepares the next. Leaving the block
-        before the replies were read drops the connection, which must not be reused with
-        replies unread."""
+        server runs the first ones while the caller prepares the next (on a Cluster client
+        they are only collected, and all go out when the replies are asked for).
+
+        Leaving the block before the replies were read drops the connection, which must
+        not be reused with replies unread; what was sent may have run all the same, or
+        part of it. Callers send only what is safe so: the engine's commits check the
+        state's revision and the events they apply are recognised when redelivered."""
         sending = Sending(self.client, self._cluster)
         try:
             yield sending
@@ -61,7 +65,8 @@ class Wire:
     def run_script(
         self, script: Script, calls: Iterable[tuple[Sequence[str], Sequence[Any]]]
     ) -> list[Any]:
-        """`script` once per (keys, args), by EVALSHA; see `send_script`."""
+        """`script` once per (keys, args), by EVALSHA; see `script_replies` for a server
+        that does not know the script."""
         with self.sending() as sent:
             self.send_script(sent, script, calls)
             return self.script_replies(sent, script)
@@ -116,7 +121,8 @@ class Sending:
         self._unread += len(commands)
 
     def replies(self) -> list[Any]:
-        """Every reply of what was sent, in order; an error reply is a `ResponseError`."""
+        """Every reply of what was sent, in order; an error reply is a `ResponseError`.
+        Asked for once per block (a Cluster client would send everything again)."""
         if self.cluster:
             pipe: Any = self.client.pipeline()
             for name, *args in self.commands:  # it routes by the name, which must be text

@@ -37,7 +37,7 @@ def collect_less_often() -> None:
 
     A worker holds thousands of visitor states and a batch's events and effects; with
     Python's default thresholds (700, 10, 10) the collector scanned them so often that it
-    took a fifth to a quarter of a batched event's CPU (bench/engine_throughput.py), down
+    took a fifth to a third of a batched event's CPU (bench/engine_throughput.py), down
     to about a twentieth with these. The engine's objects make no reference cycles
     (tests/engine/test_worker.py), so they are freed by reference counting when done with;
     collecting rarely delays only the little cyclic garbage libraries leave.

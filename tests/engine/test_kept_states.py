@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 import redis
 
+from engine.client import plain_client
 from engine.core import Engine
+from engine.effects import Effects
+from engine.events import Event
 from engine.kept import KeptStates
 from engine.state import VisitorState
 from engine.store import COMMIT_CHUNK, RedisStore
+from engine.wire import Command, Sending
 from tests.engine.test_worker import make_engine, message
 
 
@@ -41,11 +46,49 @@ def test_in_a_batch_of_many_visitors_only_the_one_written_meanwhile_is_applied_a
     visitors = [f"v{n}" for n in range(3 * COMMIT_CHUNK)]
     first.handle_batch([message(1, visitor=v) for v in visitors])
     second.handle(message(2, visitor="v20"))
+    loaded: list[str] = []
+    load_many = first.store.load_many
+
+    def counting(visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
+        loaded.extend(visitor_ids)
+        return load_many(visitor_ids)
+
+    first.store.load_many = counting  # type: ignore[method-assign]
     first.handle_batch([message(3, visitor=v) for v in visitors])
+    assert loaded == ["v20"]  # the one retry, on a fresh load
     assert seen(first, "v20") == ["m1", "m2", "m3"]
     assert {v: seen(first, v) for v in visitors if v != "v20"} == {
         v: ["m1", "m3"] for v in visitors if v != "v20"
     }
+
+
+def test_a_batch_s_first_commits_leave_before_its_last_events_are_applied(
+    redis_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So Redis works through them while the worker applies the rest of the batch. On one
+    Redis: a Cluster client collects them and sends them all at the end."""
+    client = plain_client(redis_server)
+    client.flushall()
+    engine = make_engine(client, tmp_path)
+    visitors = [f"v{n}" for n in range(3 * COMMIT_CHUNK)]
+    engine.handle_batch([message(1, visitor=v) for v in visitors])  # kept: no loads next
+    log: list[str] = []
+    apply, send = engine.runtime.apply, Sending.send
+
+    def applying(state: VisitorState, event: Event) -> Effects | None:
+        log.append("apply")
+        return apply(state, event)
+
+    def sending(self: Sending, commands: Sequence[Command]) -> None:
+        log.extend(["send"] * len(commands))
+        send(self, commands)
+
+    monkeypatch.setattr(engine.runtime, "apply", applying)
+    monkeypatch.setattr(Sending, "send", sending)
+    engine.handle_batch([message(2, visitor=v) for v in visitors])
+    client.close()
+    assert log.count("send") == len(visitors)
+    assert log.index("send") < len(log) - 1 - log[::-1].index("apply")
 
 
 def test_an_event_redelivered_after_redis_lost_its_commit_is_applied_again(

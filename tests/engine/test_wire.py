@@ -55,3 +55,15 @@ def test_a_failing_script_raises_its_error(redis_client: redis.Redis, key: str) 
     script = redis_client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
     with pytest.raises(redis.ResponseError, match="not an integer"):
         Wire(redis_client).run_script(script, [([key], ["x"])])
+
+
+def test_a_script_the_server_forgets_between_two_pieces_is_loaded_again_for_the_second(
+    redis_client: redis.Redis, key: str
+) -> None:
+    script = redis_client.register_script("return redis.call('INCR', KEYS[1])")
+    wire = Wire(redis_client)
+    with wire.sending() as sent:
+        wire.send_script(sent, script, [([key], [])])
+        redis_client.script_flush()  # a restart, say: the first piece may have run or not
+        wire.send_script(sent, script, [([key], []), ([key], [])])
+        assert wire.script_replies(sent, script) == [1, 2, 3]
