@@ -19,6 +19,19 @@ from engine.wire import Command, Sending
 from tests.engine.test_worker import make_engine, message
 
 
+def loads_of(engine: Engine) -> list[str]:
+    """The ids of the visitors whose states the engine loads from Redis from now on."""
+    loaded: list[str] = []
+    load_many = engine.store.load_many
+
+    def counting(visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
+        loaded.extend(visitor_ids)
+        return load_many(visitor_ids)
+
+    engine.store.load_many = counting  # type: ignore[method-assign]
+    return loaded
+
+
 def seen(engine: Engine, visitor: str = "v1") -> list[str]:
     state, _ = engine.store.load(visitor)
     return list(state.seen)
@@ -46,14 +59,7 @@ def test_in_a_batch_of_many_visitors_only_the_one_written_meanwhile_is_applied_a
     visitors = [f"v{n}" for n in range(3 * COMMIT_CHUNK)]
     first.handle_batch([message(1, visitor=v) for v in visitors])
     second.handle(message(2, visitor="v20"))
-    loaded: list[str] = []
-    load_many = first.store.load_many
-
-    def counting(visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
-        loaded.extend(visitor_ids)
-        return load_many(visitor_ids)
-
-    first.store.load_many = counting  # type: ignore[method-assign]
+    loaded = loads_of(first)
     first.handle_batch([message(3, visitor=v) for v in visitors])
     assert loaded == ["v20"]  # the one retry, on a fresh load
     assert seen(first, "v20") == ["m1", "m2", "m3"]
@@ -107,14 +113,7 @@ def test_the_next_event_of_a_kept_visitor_is_applied_without_loading(
 ) -> None:
     engine = make_engine(redis_client, tmp_path)
     engine.handle(message(1))
-    loaded: list[str] = []
-    load_many = engine.store.load_many
-
-    def counting(visitor_ids: Sequence[str]) -> list[tuple[VisitorState, int]]:
-        loaded.extend(visitor_ids)
-        return load_many(visitor_ids)
-
-    engine.store.load_many = counting  # type: ignore[method-assign]
+    loaded = loads_of(engine)
     engine.handle_batch([message(2), message(1, visitor="v2")])
     engine.handle(message(3))
     assert loaded == ["v2"]
