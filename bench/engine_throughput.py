@@ -133,12 +133,13 @@ class Unbatched(Runner):
 
 
 class RecordingWire(Wire):
-    """The store's wire, counting the script calls it sends (the commits) and keeping all
+    """The store's wire, counting the calls of its one script (the commit) and keeping all
     those of one visitor in `every`, chosen by their key, to replay."""
 
     def __init__(self, client: Client) -> None:
         super().__init__(client)
-        self.calls: list[tuple[Script, Sequence[str], Sequence[Any]]] = []
+        self.script: Script | None = None
+        self.calls: list[tuple[Sequence[str], Sequence[Any]]] = []
         self.sent = 0
         self.every = 1
 
@@ -146,12 +147,10 @@ class RecordingWire(Wire):
         self, sent: Sending, script: Script, calls: Iterable[tuple[Sequence[str], Sequence[Any]]]
     ) -> None:
         calls = list(calls)
+        self.script = script
         self.sent += len(calls)
-        self.calls += [
-            (script, keys, args)
-            for keys, args in calls
-            if zlib.crc32(keys[0].encode()) % self.every == 0  # KEYS[1]: the visitor's
-        ]
+        # KEYS[1] is the visitor's: all of a visitor's commits are kept, or none
+        self.calls += [call for call in calls if zlib.crc32(call[0][0].encode()) % self.every == 0]
         super().send_script(sent, script, calls)
 
 
@@ -195,8 +194,7 @@ def replay_commits(client: redis.Redis, wire: RecordingWire, events: int, prefix
     plain = Wire(client)  # not the recording one: the replay must not record itself
     started = time.perf_counter()
     for start in range(0, len(wire.calls), REPLAY_CHUNK):
-        chunk = wire.calls[start : start + REPLAY_CHUNK]
-        plain.run_script(chunk[0][0], [(keys, args) for _, keys, args in chunk])
+        plain.run_script(cast(Script, wire.script), wire.calls[start : start + REPLAY_CHUNK])
     rate = len(wire.calls) / (time.perf_counter() - started) * events / wire.sent
     drop_prefix(client, prefix)
     return rate

@@ -108,10 +108,10 @@ def _made(node: Any, make: Callable[[Any], _Run]) -> _Run:
 
 
 def _make_template(template: Template) -> _Run:
-    parts = [part if isinstance(part, str) else _make(part) for part in template.parts]
     if all(isinstance(part, str) for part in template.parts):  # nothing to evaluate
         text = "".join(cast(tuple[str, ...], template.parts))
         return lambda _: text
+    parts = [part if isinstance(part, str) else _make(part) for part in template.parts]
     # a list, not a generator: join makes one of a generator first anyway
     return lambda context: "".join(
         [part if isinstance(part, str) else format_value(part(context)) for part in parts]

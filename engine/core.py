@@ -78,7 +78,7 @@ class Engine:
         kept = {visitor: self.kept.take(visitor) for visitor in visitors}
         missing = [visitor for visitor, found in kept.items() if found is None]
         loaded = dict(zip(missing, self.store.load_many(missing), strict=True))
-        commits: list[tuple[VisitorState, int, Effects]] = []
+        committed: list[tuple[VisitorState, int]] = []  # in commit order, without effects
 
         def applied() -> Iterator[tuple[VisitorState, int, Effects]]:
             for visitor in visitors:
@@ -88,11 +88,12 @@ class Engine:
                     effects = self.runtime.apply(state, event)
                     if effects is not None:
                         merged.absorb(effects)
-                commits.append((state, rev, merged))
-                yield commits[-1]
+                committed.append((state, rev))
+                yield state, rev, merged
 
         # commit_many sends the commits while the later visitors' events are applied
-        for done, (state, rev, _) in zip(self.store.commit_many(applied()), commits, strict=True):
+        replies = self.store.commit_many(applied())
+        for done, (state, rev) in zip(replies, committed, strict=True):
             if done:
                 self.kept.keep(state, rev + 1)
             else:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import redis
 
-from engine.client import plain_client
 from engine.core import Engine
 from engine.effects import Effects
 from engine.events import Event
@@ -69,13 +68,11 @@ def test_in_a_batch_of_many_visitors_only_the_one_written_meanwhile_is_applied_a
 
 
 def test_a_batch_s_first_commits_leave_before_its_last_events_are_applied(
-    redis_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    one_redis: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """So Redis works through them while the worker applies the rest of the batch. On one
     Redis: a Cluster client collects them and sends them all at the end."""
-    client = plain_client(redis_server)
-    client.flushall()
-    engine = make_engine(client, tmp_path)
+    engine = make_engine(one_redis, tmp_path)
     visitors = [f"v{n}" for n in range(3 * COMMIT_CHUNK)]
     engine.handle_batch([message(1, visitor=v) for v in visitors])  # kept: no loads next
     log: list[str] = []
@@ -92,7 +89,6 @@ def test_a_batch_s_first_commits_leave_before_its_last_events_are_applied(
     monkeypatch.setattr(engine.runtime, "apply", applying)
     monkeypatch.setattr(Sending, "send", sending)
     engine.handle_batch([message(2, visitor=v) for v in visitors])
-    client.close()
     assert log.count("send") == len(visitors)
     assert log.index("send") < len(log) - 1 - log[::-1].index("apply")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.client import Client, parley_client, plain_client
+from engine.client import Client, parley_client
 from engine.core import Engine
 from engine.effects import Effects
 from engine.events import Event
@@ -185,18 +185,16 @@ def test_one_poisoned_event_is_set_aside_and_the_others_are_applied(
     assert b"this event breaks the flow" in dead[0]
 
 
-def test_applying_events_leaves_no_reference_cycles(redis_server: str, tmp_path: Path) -> None:
+def test_applying_events_leaves_no_reference_cycles(one_redis: Client, tmp_path: Path) -> None:
     """An event's objects are freed as soon as it is committed, not by Python's cyclic
     collector, which a worker process runs rarely (`collect_less_often`). On one Redis:
     redis-py's Cluster client makes a few cycles of its own per pipeline."""
-    redis_client = plain_client(redis_server)
-    redis_client.flushall()
     for name, text in (("echo", ECHO), ("pick", PICK), ("nudge", NUDGE)):
         (tmp_path / f"{name}.yaml").write_text(text)
-    flows = FlowRegistry(redis_client)
+    flows = FlowRegistry(one_redis)
     assert not flows.load([tmp_path]).failed()
     clock = ManualClock()
-    engine = Engine(RedisStore(redis_client), flows, clock)
+    engine = Engine(RedisStore(one_redis), flows, clock)
     engine.handle(message(0))  # the first use of a flow compiles its templates
     visitors = [f"v{n}" for n in range(20)]
     while gc.collect():  # what earlier tests left (their clients' finalisers make cycles too)
@@ -212,4 +210,3 @@ def test_applying_events_leaves_no_reference_cycles(redis_server: str, tmp_path:
         assert gc.collect() == 0
     finally:
         gc.enable()
-        redis_client.close()
